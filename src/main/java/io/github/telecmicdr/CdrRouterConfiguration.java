@@ -1,0 +1,104 @@
+package io.github.telecmicdr;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.zaxxer.hikari.HikariDataSource;
+import io.github.telecmicdr.api.ApiGuard;
+import io.github.telecmicdr.store.CdrQueries;
+import io.github.telecmicdr.store.Database;
+import io.github.telecmicdr.store.NotificationStore;
+import io.github.telecmicdr.telecmi.TelecmiParser;
+import io.github.telecmicdr.webhook.WebhookGate;
+import org.apache.camel.CamelConfiguration;
+import org.apache.camel.CamelContext;
+import org.apache.camel.spi.PropertiesComponent;
+import org.apache.camel.support.service.ServiceSupport;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.file.Path;
+import java.time.Clock;
+
+/**
+ * Builds the beans the routes call, from {@code application.properties} (each key overridable by
+ * -D or by its environment variable). Route files name these beans by the ids bound here.
+ */
+public final class CdrRouterConfiguration implements CamelConfiguration {
+
+    private static final Logger LOG = LoggerFactory.getLogger(CdrRouterConfiguration.class);
+
+    /** JSON nesting deeper than this is refused: TeleCMI's payloads are flat. */
+    static final int MAX_JSON_DEPTH = 32;
+
+    @Override
+    public void configure(CamelContext context) throws Exception {
+        PropertiesComponent properties = context.getPropertiesComponent();
+        Settings settings = new Settings(properties);
+
+        ObjectMapper mapper = objectMapper();
+        context.getRegistry().bind("objectMapper", mapper);
+
+        Path dataDir = Path.of(settings.get("data.dir", "data"));
+        HikariDataSource dataSource = Database.open(
+                settings.get("db.url", "jdbc:h2:file:./data/cdr-router;WRITE_DELAY=0"),
+                settings.get("db.username", "sa"),
+                settings.get("db.password", ""),
+                Integer.parseInt(settings.get("db.pool-size", "10")));
+        context.getRegistry().bind("dataSource", dataSource);
+        context.addService(new ServiceSupport() {
+            @Override
+            protected void doStop() {
+                dataSource.close();
+            }
+        }, true, true);
+
+        ProblemResponses problems = new ProblemResponses(mapper);
+        context.getRegistry().bind("problems", problems);
+        context.getRegistry().bind("telecmiParser", new TelecmiParser(mapper));
+        context.getRegistry().bind("notificationStore", new NotificationStore(dataSource, Clock.systemUTC()));
+        context.getRegistry().bind("cdrQueries", new CdrQueries(dataSource, mapper));
+
+        int serverPort = Integer.parseInt(settings.get("camel.server.port", "8080"));
+        Tokens.Generated webhookToken = Tokens.resolve(settings.get("telecmi.webhook.token", ""), dataDir, "webhook-token");
+        Tokens.Generated apiToken = Tokens.resolve(settings.get("api.token", ""), dataDir, "api-token");
+        context.getRegistry().bind("webhookGate", new WebhookGate(
+                webhookToken.value(),
+                Long.parseLong(settings.get("webhook.max-body-bytes", "1048576")),
+                serverPort,
+                settings.get("telecmi.allowed-appids", ""),
+                problems));
+        context.getRegistry().bind("apiGuard", new ApiGuard(apiToken.value()));
+
+        if (webhookToken.isNew()) {
+            // shown once, on the start that generated it; later starts reuse it silently
+            LOG.info("Generated a webhook token (kept in {}). Point TeleCMI at: http://<this-host>:{}/webhooks/telecmi/{}",
+                    dataDir.resolve("webhook-token"), serverPort, webhookToken.value());
+        }
+        if (apiToken.isNew()) {
+            LOG.info("Generated an API token, kept in {}: send it as 'Authorization: Bearer <token>'", dataDir.resolve("api-token"));
+        }
+    }
+
+    /** The one JSON configuration: strict on input (duplicate keys, depth, trailing data). */
+    static ObjectMapper objectMapper() {
+        JsonFactory factory = JsonFactory.builder()
+                .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+                .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(MAX_JSON_DEPTH).build())
+                .build();
+        return JsonMapper.builder(factory)
+                .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+                .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
+                .build();
+    }
+
+    /** Property look-ups with the defaults this class falls back on when a key is absent. */
+    private record Settings(PropertiesComponent properties) {
+        String get(String key, String fallback) {
+            return properties.resolveProperty(key).map(String::trim).orElse(fallback);
+        }
+    }
+}

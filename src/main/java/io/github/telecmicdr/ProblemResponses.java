@@ -1,0 +1,85 @@
+package io.github.telecmicdr;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.apache.camel.Exchange;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.sql.SQLException;
+
+/**
+ * Turns whatever stopped an HTTP exchange into an {@code application/problem+json} answer (RFC 9457).
+ * Callers see the status and a sentence naming the field; stack traces stay in the log.
+ */
+public final class ProblemResponses {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ProblemResponses.class);
+    public static final String CONTENT_TYPE = "application/problem+json";
+
+    private final ObjectMapper mapper;
+
+    public ProblemResponses(ObjectMapper mapper) {
+        this.mapper = mapper;
+    }
+
+    /** Called from the routes' onException: the exchange carries the caught exception. */
+    public void render(Exchange exchange) {
+        Throwable caught = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
+        Problem problem = toProblem(caught, exchange);
+        exchange.getMessage().removeHeaders("*");
+        if (problem.status() == 503) {
+            exchange.getMessage().setHeader("Retry-After", "30");
+        }
+        if (problem.status() == 401) {
+            exchange.getMessage().setHeader("WWW-Authenticate", "Bearer");
+        }
+        exchange.getMessage().setHeader(Exchange.HTTP_RESPONSE_CODE, problem.status());
+        exchange.getMessage().setHeader(Exchange.CONTENT_TYPE, CONTENT_TYPE);
+        exchange.getMessage().setBody(toJson(problem));
+    }
+
+    public String toJson(Problem problem) {
+        ObjectNode body = mapper.createObjectNode();
+        body.put("type", "about:blank");
+        body.put("title", title(problem.status()));
+        body.put("status", problem.status());
+        body.put("detail", problem.detail());
+        if (problem.field() != null) {
+            body.put("field", problem.field());
+        }
+        return body.toString();
+    }
+
+    private static Problem toProblem(Throwable caught, Exchange exchange) {
+        for (Throwable t = caught; t != null; t = t.getCause()) {
+            if (t instanceof Problem p) {
+                return p;
+            }
+        }
+        for (Throwable t = caught; t != null; t = t.getCause()) {
+            if (t instanceof SQLException) {
+                LOG.warn("Database unavailable while handling {} {}: {}", exchange.getMessage().getHeader(Exchange.HTTP_METHOD),
+                        exchange.getFromRouteId(), t.getMessage());
+                return new Problem(503, "the database is not available; nothing was stored, please retry");
+            }
+        }
+        LOG.error("Unexpected failure in route {}", exchange.getFromRouteId(), caught);
+        return new Problem(500, "internal error; nothing was stored");
+    }
+
+    static String title(int status) {
+        return switch (status) {
+            case 400 -> "Bad Request";
+            case 401 -> "Unauthorized";
+            case 403 -> "Forbidden";
+            case 404 -> "Not Found";
+            case 405 -> "Method Not Allowed";
+            case 409 -> "Conflict";
+            case 413 -> "Content Too Large";
+            case 415 -> "Unsupported Media Type";
+            case 503 -> "Service Unavailable";
+            default -> "Internal Server Error";
+        };
+    }
+}

@@ -1,0 +1,47 @@
+package io.github.telecmicdr.store;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import org.flywaydb.core.Flyway;
+
+import java.sql.SQLException;
+
+/**
+ * The one connection pool, H2 (embedded default) or PostgreSQL chosen by {@code db.url}, migrated
+ * by Flyway before any route starts.
+ */
+public final class Database {
+
+    private Database() {
+    }
+
+    public static HikariDataSource open(String url, String username, String password, int maxPoolSize) {
+        HikariConfig config = new HikariConfig();
+        config.setPoolName("cdr-router-db");
+        config.setJdbcUrl(url);
+        config.setUsername(username);
+        config.setPassword(password);
+        config.setMaximumPoolSize(maxPoolSize);
+        // fail a request fast while the database is away, instead of holding TeleCMI for 30 s
+        config.setConnectionTimeout(5_000);
+        // start even when the database is not up yet: requests answer 503 until it is
+        config.setInitializationFailTimeout(-1);
+        HikariDataSource dataSource = new HikariDataSource(config);
+        Flyway.configure()
+                .dataSource(dataSource)
+                .locations("classpath:db/migration")
+                .load()
+                .migrate();
+        return dataSource;
+    }
+
+    /** SQLState class 23, integrity constraint violation: 23505 on both H2 and PostgreSQL. */
+    static boolean isUniqueViolation(SQLException e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof SQLException sql && "23505".equals(sql.getSQLState())) {
+                return true;
+            }
+        }
+        return false;
+    }
+}

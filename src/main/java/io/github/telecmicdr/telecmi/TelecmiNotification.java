@@ -1,0 +1,14 @@
+package io.github.telecmicdr.telecmi;
+
+/**
+ * One delivery from TeleCMI as it will be stored: its kind, the call it belongs to, and the payload
+ * exactly as received. {@code cdr} is set only for incoming answered CDRs, the kind that fans out.
+ */
+public record TelecmiNotification(String kind, String cmiuuid, String appid, String method, String rawPayload, Cdr cdr) {
+
+    public static final String INCOMING_ANSWERED_CDR = "incoming-answered-cdr";
+
+    public boolean isIncomingAnsweredCdr() {
+        return cdr != null;
+    }
+}
