@@ -42,7 +42,7 @@ public final class TelecmiParser {
 
     /** A POSTed body: strict UTF-8, one JSON object, no duplicate keys. */
     public TelecmiNotification parseJson(byte[] body) {
-        String raw = decodeUtf8(body, "body");
+        String raw = body == null ? "" : decodeUtf8(body, "body");
         if (raw.isBlank()) {
             throw Problem.badRequest("body", "the body is empty: expected a JSON object");
         }

@@ -86,6 +86,12 @@ public final class WebhookGate extends RoutePolicySupport {
             refuse(ctx, new Problem(401, "unknown webhook token"));
             return;
         }
+        String query = ctx.request().query();
+        if (query != null && hasBrokenEscape(query)) {
+            // refused here, before the router decodes it and logs the whole URI, token included
+            refuse(ctx, Problem.badRequest("query", "the query string has a broken %-escape"));
+            return;
+        }
         if (ctx.request().method() == HttpMethod.POST) {
             String length = ctx.request().getHeader(HttpHeaders.CONTENT_LENGTH);
             if (length != null && parseLength(length) > maxBodyBytes) {
@@ -118,6 +124,15 @@ public final class WebhookGate extends RoutePolicySupport {
         }
     }
 
+    static boolean hasBrokenEscape(String s) {
+        for (int i = s.indexOf('%'); i >= 0; i = s.indexOf('%', i + 1)) {
+            if (i + 2 >= s.length() || Character.digit(s.charAt(i + 1), 16) < 0 || Character.digit(s.charAt(i + 2), 16) < 0) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     private static long parseLength(String value) {
         try {
             return Long.parseLong(value.trim());
@@ -146,11 +161,22 @@ public final class WebhookGate extends RoutePolicySupport {
         if (ctx.response().ended()) {
             return;
         }
+        boolean bodyPending = !ctx.request().isEnded();
+        if (bodyPending) {
+            // the close below ends the unread body; that is the intent, not an error to log
+            ctx.request().exceptionHandler(ignored -> { });
+        }
         ctx.response()
                 .setStatusCode(problem.status())
                 .putHeader(HttpHeaders.CONTENT_TYPE, ProblemResponses.CONTENT_TYPE)
-                // the unread body is not wanted: do not keep the connection to drain it
                 .putHeader(HttpHeaders.CONNECTION, "close")
-                .end(problems.toJson(problem));
+                .end(problems.toJson(problem))
+                // the unread body is not wanted: close rather than wait for (or drain) the rest
+                .onComplete(done -> {
+                    // HTTP/1.x only: on HTTP/2 ending the stream is enough, closing would drop the others
+                    if (bodyPending && ctx.request().version() != io.vertx.core.http.HttpVersion.HTTP_2) {
+                        ctx.request().connection().close();
+                    }
+                });
     }
 }

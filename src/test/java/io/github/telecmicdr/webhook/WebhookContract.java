@@ -1,0 +1,437 @@
+package io.github.telecmicdr.webhook;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.github.telecmicdr.testing.LogCapture;
+import io.github.telecmicdr.testing.RunningService;
+import io.github.telecmicdr.testing.RunningService.Response;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+import javax.sql.DataSource;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The webhook and read API as TeleCMI and a CRM see them, over HTTP, against a real database.
+ * Run once per database by the subclasses.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+abstract class WebhookContract {
+
+    static final ObjectMapper JSON = new ObjectMapper();
+    RunningService service;
+
+    abstract RunningService start();
+
+    @BeforeAll
+    void startService() {
+        LogCapture.get();
+        service = start();
+    }
+
+    @AfterAll
+    void stopService() {
+        if (service != null) {
+            service.close();
+        }
+        assertTrue(LogCapture.get().linesContaining(RunningService.WEBHOOK_TOKEN).isEmpty(), "webhook token leaked to the log");
+        assertTrue(LogCapture.get().linesContaining(RunningService.API_TOKEN).isEmpty(), "API token leaked to the log");
+    }
+
+    static String uuid() {
+        return UUID.randomUUID().toString();
+    }
+
+    static String seed(String cmiuuid) throws Exception {
+        return Files.readString(Path.of("samples/incoming-answered-cdr.json")).replace("16132200-57fa-47b5-888d-4ab5b7e631ee", cmiuuid);
+    }
+
+    static JsonNode json(Response r) throws Exception {
+        return JSON.readTree(r.body());
+    }
+
+    long count(String table) throws Exception {
+        DataSource ds = service.camelContext().getRegistry().lookupByNameAndType("dataSource", DataSource.class);
+        try (Connection c = ds.getConnection(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT COUNT(*) FROM " + table)) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    JsonNode notifications(String cmiuuid) throws Exception {
+        Response r = service.api("/api/notifications?cmiuuid=" + cmiuuid);
+        assertEquals(200, r.status(), r.body());
+        return json(r).get("notifications");
+    }
+
+    // ---- the seed CDR, end to end -------------------------------------------------------------
+
+    @Test
+    void seedCdrIsStoredAndReadBackNormalised() throws Exception {
+        String id = uuid();
+        Response r = service.postWebhook(seed(id));
+        assertEquals(200, r.status(), r.body());
+        assertEquals("application/json", r.contentType());
+        assertEquals("{\"status\":\"stored\",\"kind\":\"incoming-answered-cdr\",\"cmiuuid\":\"" + id + "\"}", r.body());
+
+        Response read = service.api("/api/cdrs/" + id);
+        assertEquals(200, read.status(), read.body());
+        JsonNode cdr = json(read);
+        assertEquals(id, cdr.get("cmiuuid").asText());
+        assertEquals("2222223", cdr.get("appid").asText());
+        assertEquals("440000000002", cdr.get("from").textValue());
+        assertEquals("440000000001", cdr.get("to").textValue());
+        assertEquals("440000000000", cdr.get("virtual_number").textValue());
+        assertEquals("204_2222223", cdr.get("user").asText());
+        assertEquals("Sales_2222223", cdr.get("team").asText());
+        assertEquals(11, cdr.get("answeredsec").intValue());
+        assertEquals("recv_bye", cdr.get("hangup_reason").asText());
+        assertTrue(cdr.get("record").booleanValue());
+        assertEquals("1634720915260737218351_2222223.mp3", cdr.get("filename").asText());
+        assertEquals(id, cdr.get("conversation_uuid").asText());
+        assertEquals("salesivr", cdr.get("ivr_name").asText());
+        assertEquals("{\"key\":\"value\"}", cdr.get("custom").textValue());
+        assertEquals("2021-10-20T09:08:40.615Z", cdr.get("call_time").asText());
+        assertTrue(cdr.get("received_at").asText().endsWith("Z"));
+    }
+
+    @Test
+    void answerEchoesNoRequestHeaderNorToken() throws Exception {
+        Response r = service.send(java.net.http.HttpRequest.newBuilder(service.uri(service.webhookPath()))
+                .header("Content-Type", "application/json").header("X-Probe", "echo-me")
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofString(seed(uuid()))));
+        assertEquals(200, r.status());
+        assertEquals(null, r.header("X-Probe"));
+        assertEquals(null, r.header("token"));
+        assertFalse(r.headers().toString().contains(RunningService.WEBHOOK_TOKEN));
+    }
+
+    // ---- duplicates ---------------------------------------------------------------------------
+
+    @Test
+    void repeatIsDuplicateEvenWithChangedFieldsAndChangesNothing() throws Exception {
+        String id = uuid();
+        assertEquals("stored", json(service.postWebhook(seed(id))).get("status").asText());
+        Response again = service.postWebhook(seed(id).replace("recv_bye", "sent_bye").replace("\"answeredsec\": 11", "\"answeredsec\": 99"));
+        assertEquals(200, again.status());
+        assertEquals("duplicate", json(again).get("status").asText());
+        assertEquals("incoming-answered-cdr", json(again).get("kind").asText());
+        JsonNode cdr = json(service.api("/api/cdrs/" + id));
+        assertEquals("recv_bye", cdr.get("hangup_reason").asText());
+        assertEquals(11, cdr.get("answeredsec").intValue());
+        assertEquals(1, notifications(id).size());
+    }
+
+    @Test
+    void concurrentRepeatsStoreExactlyOnce() throws Exception {
+        String id = uuid();
+        String body = seed(id);
+        ExecutorService pool = Executors.newFixedThreadPool(16);
+        try {
+            List<Callable<String>> calls = new ArrayList<>();
+            for (int i = 0; i < 32; i++) {
+                calls.add(() -> {
+                    Response r = service.postWebhook(body);
+                    assertEquals(200, r.status(), r.body());
+                    return json(r).get("status").asText();
+                });
+            }
+            int stored = 0;
+            int duplicate = 0;
+            for (Future<String> f : pool.invokeAll(calls)) {
+                if (f.get().equals("stored")) {
+                    stored++;
+                } else if (f.get().equals("duplicate")) {
+                    duplicate++;
+                }
+            }
+            assertEquals(1, stored);
+            assertEquals(31, duplicate);
+        } finally {
+            pool.shutdownNow();
+        }
+        assertEquals(1, notifications(id).size());
+    }
+
+    @Test
+    void liveEventsNeverBlockTheCdrOfTheSameCall() throws Exception {
+        String id = uuid();
+        assertEquals("live-event-waiting", json(service.postWebhook(
+                "{\"type\":\"event\",\"status\":\"waiting\",\"cmiuuid\":\"" + id + "\",\"app_id\":2222223,\"from\":\"440000000002\"}")).get("kind").asText());
+        assertEquals("live-event-answered", json(service.postWebhook(
+                "{\"type\":\"event\",\"status\":\"answered\",\"cmiuuid\":\"" + id + "\",\"app_id\":2222223}")).get("kind").asText());
+        Response cdr = service.postWebhook(seed(id));
+        assertEquals("stored", json(cdr).get("status").asText());
+        assertEquals("incoming-answered-cdr", json(cdr).get("kind").asText());
+        JsonNode all = notifications(id);
+        assertEquals(3, all.size());
+        assertEquals("live-event-waiting", all.get(0).get("kind").asText());
+        assertEquals("2222223", all.get(0).get("appid").asText());
+        assertEquals("incoming-answered-cdr", all.get(2).get("kind").asText());
+        assertEquals(200, service.api("/api/cdrs/" + id).status());
+    }
+
+    // ---- GET deliveries -----------------------------------------------------------------------
+
+    @Test
+    void getDeliveryIsStoredWithEveryValueAString() throws Exception {
+        String id = uuid();
+        Response r = service.getWebhook("cmiuuid=" + id + "&appid=2222223&type=cdr&direction=inbound&status=answered"
+                + "&from=%2B919876543210&to=04440001111&virtual_number=440000000000&answeredsec=42&record=false"
+                + "&time=1634720920615&team=Sales%20Team&custom=%7B%22k%22%3A%22v%22%7D&hangup_reason=sent_reject");
+        assertEquals(200, r.status(), r.body());
+        assertEquals("stored", json(r).get("status").asText());
+        JsonNode cdr = json(service.api("/api/cdrs/" + id));
+        assertEquals("+919876543210", cdr.get("from").asText());
+        assertEquals("04440001111", cdr.get("to").asText());
+        assertEquals(42, cdr.get("answeredsec").intValue());
+        assertFalse(cdr.get("record").booleanValue());
+        assertEquals("Sales Team", cdr.get("team").asText());
+        assertEquals("{\"k\":\"v\"}", cdr.get("custom").asText());
+        JsonNode n = notifications(id).get(0);
+        assertEquals("GET", n.get("http_method").asText());
+        assertEquals("+919876543210", n.get("payload").get("from").asText());
+        assertTrue(n.get("payload").get("answeredsec").isTextual());
+
+        assertEquals("duplicate", json(service.getWebhook("cmiuuid=" + id + "&status=answered")).get("status").asText());
+    }
+
+    // ---- read API -----------------------------------------------------------------------------
+
+    @Test
+    void readApiNeedsTheBearerToken() throws Exception {
+        String id = uuid();
+        service.postWebhook(seed(id));
+        for (String auth : new String[] {null, "Bearer wrong", "Basic " + RunningService.API_TOKEN, "Bearer"}) {
+            java.net.http.HttpRequest.Builder b = java.net.http.HttpRequest.newBuilder(service.uri("/api/cdrs/" + id)).GET();
+            if (auth != null) {
+                b.header("Authorization", auth);
+            }
+            Response r = service.send(b);
+            assertEquals(401, r.status(), String.valueOf(auth));
+            assertEquals("application/problem+json", r.contentType());
+            assertEquals("Bearer", r.header("WWW-Authenticate"));
+            assertFalse(r.body().contains("Sales_2222223"));
+        }
+        assertEquals(401, service.send(java.net.http.HttpRequest.newBuilder(service.uri("/api/cdrs")).GET()).status());
+        assertEquals(401, service.send(java.net.http.HttpRequest.newBuilder(service.uri("/api/notifications?cmiuuid=" + id)).GET()).status());
+    }
+
+    @Test
+    void unknownCdrIs404() throws Exception {
+        Response r = service.api("/api/cdrs/" + uuid());
+        assertEquals(404, r.status());
+        assertEquals("cmiuuid", json(r).get("field").asText());
+    }
+
+    @Test
+    void listIsNewestFirstAndPages() throws Exception {
+        String since = java.time.Instant.now().minusMillis(1).toString();
+        List<String> ids = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            String id = uuid();
+            ids.add(id);
+            assertEquals(200, service.postWebhook(seed(id)).status());
+        }
+        JsonNode page1 = json(service.api("/api/cdrs?since=" + since + "&limit=3"));
+        assertEquals(3, page1.get("cdrs").size());
+        assertEquals(ids.get(4), page1.get("cdrs").get(0).get("cmiuuid").asText());
+        assertEquals(ids.get(2), page1.get("cdrs").get(2).get("cmiuuid").asText());
+        JsonNode page2 = json(service.api("/api/cdrs?since=" + since + "&limit=3&cursor=" + page1.get("next_cursor").asText()));
+        assertEquals(2, page2.get("cdrs").size());
+        assertEquals(ids.get(1), page2.get("cdrs").get(0).get("cmiuuid").asText());
+        assertEquals(ids.get(0), page2.get("cdrs").get(1).get("cmiuuid").asText());
+        assertTrue(page2.get("next_cursor").isNull());
+
+        JsonNode none = json(service.api("/api/cdrs?until=" + since));
+        for (JsonNode c : none.get("cdrs")) {
+            assertFalse(ids.contains(c.get("cmiuuid").asText()));
+        }
+    }
+
+    @Test
+    void badApiParametersAre400NamingTheParameter() throws Exception {
+        for (String[] c : new String[][] {{"/api/cdrs?limit=0", "limit"}, {"/api/cdrs?limit=abc", "limit"},
+                {"/api/cdrs?limit=501", "limit"}, {"/api/cdrs?since=yesterday", "since"}, {"/api/cdrs?cursor=-4", "cursor"},
+                {"/api/notifications", "cmiuuid"}}) {
+            Response r = service.api(c[0]);
+            assertEquals(400, r.status(), c[0]);
+            assertEquals(c[1], json(r).get("field").asText(), c[0]);
+        }
+    }
+
+    // ---- what is refused, and nothing of it stored ----------------------------------------------
+
+    @Test
+    void wrongTokenIs401AndStoresNothing() throws Exception {
+        long before = count("notification");
+        String id = uuid();
+        for (String path : new String[] {"/webhooks/telecmi/wrong", "/webhooks/telecmi/" + RunningService.WEBHOOK_TOKEN + "x",
+                "/webhooks/telecmi/" + RunningService.WEBHOOK_TOKEN.substring(1), "/webhooks/telecmi/%00"}) {
+            Response post = service.send(java.net.http.HttpRequest.newBuilder(service.uri(path))
+                    .header("Content-Type", "application/json").POST(java.net.http.HttpRequest.BodyPublishers.ofString(seed(id))));
+            assertEquals(401, post.status(), path);
+            assertEquals("application/problem+json", post.contentType());
+            Response get = service.send(java.net.http.HttpRequest.newBuilder(service.uri(path + "?cmiuuid=" + id)).GET());
+            assertEquals(401, get.status(), path);
+        }
+        assertEquals(before, count("notification"));
+    }
+
+    @Test
+    void unsupportedContentTypesAre415() throws Exception {
+        long before = count("notification");
+        for (String type : new String[] {"text/plain", "application/x-www-form-urlencoded", "application/xml",
+                "application/json; charset=iso-8859-1"}) {
+            Response r = service.postWebhookBytes(seed(uuid()).getBytes(StandardCharsets.UTF_8), type);
+            assertEquals(415, r.status(), type);
+            assertEquals("Content-Type", json(r).get("field").asText());
+        }
+        assertEquals(200, service.postWebhookBytes(seed(uuid()).getBytes(StandardCharsets.UTF_8), "application/json; charset=UTF-8").status());
+        assertEquals(200, service.postWebhookBytes(seed(uuid()).getBytes(StandardCharsets.UTF_8), null).status());
+        assertEquals(before + 2, count("notification"));
+    }
+
+    @Test
+    void malformedDeliveriesAre400NamingTheFieldAndStoreNothing() throws Exception {
+        long before = count("notification");
+        String deep = "{\"cmiuuid\":\"deep-1\",\"x\":" + "[".repeat(40) + "]".repeat(40) + "}";
+        String[][] cases = {
+                {"", "body"},
+                {"   ", "body"},
+                {"{bad", "body"},
+                {"[1,2]", "body"},
+                {"\"a string\"", "body"},
+                {"42", "body"},
+                {"null", "body"},
+                {"{\"cmiuuid\":\"dup-1\",\"cmiuuid\":\"dup-2\"}", "cmiuuid"},
+                {"{\"cmiuuid\":\"dup-3\",\"team\":\"a\",\"team\":\"b\"}", "team"},
+                {deep, "body"},
+                {"{\"cmiuuid\":\"trail-1\"} {}", "body"},
+                {"{\"cmiuuid\":\"nan-1\",\"answeredsec\":NaN}", "body"},
+                {"{\"cmiuuid\":\"single-1\",'status':'answered'}", "body"},
+                {"{\"status\":\"answered\"}", "cmiuuid"},
+                {"{\"cmiuuid\":\"\"}", "cmiuuid"},
+                {"{\"cmiuuid\":\"has space\"}", "cmiuuid"},
+                {"{\"cmiuuid\":\"../../etc/passwd\"}", "cmiuuid"},
+                {"{\"cmiuuid\":\"" + "a".repeat(65) + "\"}", "cmiuuid"},
+                {"{\"cmiuuid\":{\"a\":1}}", "cmiuuid"},
+                {"{\"cmiuuid\":\"t-1\",\"record\":\"maybe\"}", "record"},
+                {"{\"cmiuuid\":\"t-2\",\"answeredsec\":\"abc\"}", "answeredsec"},
+                {"{\"cmiuuid\":\"t-3\",\"answeredsec\":-1}", "answeredsec"},
+                {"{\"cmiuuid\":\"t-4\",\"answeredsec\":1e40}", "answeredsec"},
+                {"{\"cmiuuid\":\"t-5\",\"time\":\"yesterday\"}", "time"},
+                {"{\"cmiuuid\":\"t-6\",\"time\":99999999999999999999}", "time"},
+                {"{\"cmiuuid\":\"t-7\",\"from\":{\"n\":1}}", "from"},
+                {"{\"cmiuuid\":\"t-8\",\"to\":[1]}", "to"},
+                {"{\"cmiuuid\":\"t-9\",\"team\":\"" + "x".repeat(1001) + "\"}", "team"},
+                {"{\"cmiuuid\":\"t-10\",\"user\":\"a\\u0000b\"}", "user"},
+                {"{\"cmiuuid\":\"t-11\",\"duration\":\"1.5\"}", "duration"},
+        };
+        for (String[] c : cases) {
+            Response r = service.postWebhook(c[0]);
+            assertEquals(400, r.status(), c[0].length() > 80 ? c[0].substring(0, 80) : c[0]);
+            assertEquals("application/problem+json", r.contentType());
+            JsonNode problem = json(r);
+            assertEquals(400, problem.get("status").intValue());
+            assertEquals(c[1], problem.get("field").asText(), c[0].length() > 80 ? c[0].substring(0, 80) : c[0]);
+            assertFalse(problem.get("detail").asText().isBlank());
+            assertFalse(r.body().contains("Exception"), r.body());
+        }
+        assertEquals(before, count("notification"));
+    }
+
+    @Test
+    void invalidUtf8Is400() throws Exception {
+        long before = count("notification");
+        byte[] prefix = "{\"cmiuuid\":\"utf-1\",\"team\":\"".getBytes(StandardCharsets.UTF_8);
+        for (byte[] bad : new byte[][] {{(byte) 0xC3, (byte) 0x28}, {(byte) 0xFF}, {(byte) 0xED, (byte) 0xA0, (byte) 0x80}, {(byte) 0xC0, (byte) 0xAF}}) {
+            byte[] body = new byte[prefix.length + bad.length + 2];
+            System.arraycopy(prefix, 0, body, 0, prefix.length);
+            System.arraycopy(bad, 0, body, prefix.length, bad.length);
+            body[body.length - 2] = '"';
+            body[body.length - 1] = '}';
+            Response r = service.postWebhookBytes(body, "application/json");
+            assertEquals(400, r.status());
+            assertTrue(json(r).get("detail").asText().contains("UTF-8"));
+        }
+        assertEquals(before, count("notification"));
+    }
+
+    @Test
+    void malformedGetDeliveriesAre400() throws Exception {
+        long before = count("notification");
+        String[][] cases = {
+                {"", "cmiuuid"},
+                {"status=answered", "cmiuuid"},
+                {"cmiuuid=g-1&cmiuuid=g-2", "cmiuuid"},
+                {"cmiuuid=g-3&team=%zz", "query"},
+                {"cmiuuid=g-6&team=%4", "query"},
+                {"cmiuuid=g-4&team=%C3%28", "team"},
+                {"cmiuuid=g-5&record=perhaps", "record"},
+                {"cmiuuid=g%20h", "cmiuuid"},
+        };
+        for (String[] c : cases) {
+            // raw, so a broken %-escape reaches the server as sent
+            Response r = service.raw("GET " + service.webhookPath() + "?" + c[0] + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", null);
+            assertEquals(400, r.status(), c[0]);
+            assertTrue(json(r).get("field").asText().contains(c[1]), c[0] + " -> " + r.body());
+        }
+        assertEquals(before, count("notification"));
+    }
+
+    @Test
+    void bodiesOverTheLimitAre413BeforeTheyAreRead() throws Exception {
+        long before = count("notification");
+        // announces 2 MB, sends 10 bytes and waits: the answer must come without the rest
+        Response declared = service.raw("POST " + service.webhookPath() + " HTTP/1.1\r\nHost: localhost\r\n"
+                + "Content-Type: application/json\r\nContent-Length: 2000000\r\n\r\n", "{\"cmiuuid\":".getBytes(StandardCharsets.UTF_8));
+        assertEquals(413, declared.status());
+        assertEquals("application/problem+json", declared.contentType());
+        assertEquals("body", json(new Response(413, null, declared.body().trim(), java.util.Map.of())).get("field").asText());
+
+        // chunked, so no length is announced: refused once it outgrows the limit
+        StringBuilder chunked = new StringBuilder();
+        String chunk = "x".repeat(64 * 1024);
+        for (int i = 0; i < 20; i++) {
+            chunked.append(Integer.toHexString(chunk.length())).append("\r\n").append(chunk).append("\r\n");
+        }
+        chunked.append("0\r\n\r\n");
+        Response streamed = service.raw("POST " + service.webhookPath() + " HTTP/1.1\r\nHost: localhost\r\n"
+                + "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n", chunked.toString().getBytes(StandardCharsets.US_ASCII));
+        assertEquals(413, streamed.status());
+
+        // a wrong token is refused before the body too
+        Response unauthorised = service.raw("POST /webhooks/telecmi/nope HTTP/1.1\r\nHost: localhost\r\n"
+                + "Content-Type: application/json\r\nContent-Length: 500000\r\n\r\n", "{".getBytes(StandardCharsets.UTF_8));
+        assertEquals(401, unauthorised.status());
+        assertEquals(before, count("notification"));
+    }
+
+    @Test
+    void otherMethodsAreRefusedWithoutStoring() throws Exception {
+        long before = count("notification");
+        Response r = service.send(java.net.http.HttpRequest.newBuilder(service.uri(service.webhookPath()))
+                .header("Content-Type", "application/json").PUT(java.net.http.HttpRequest.BodyPublishers.ofString(seed(uuid()))));
+        assertTrue(r.status() == 405 || r.status() == 404, "status " + r.status());
+        assertEquals(before, count("notification"));
+    }
+}
