@@ -7,7 +7,11 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.zaxxer.hikari.HikariDataSource;
+import io.github.telecmicdr.alert.AlertEmails;
 import io.github.telecmicdr.api.ApiGuard;
+import io.github.telecmicdr.delivery.Deliveries;
+import io.github.telecmicdr.delivery.Durations;
+import io.github.telecmicdr.recording.Recordings;
 import io.github.telecmicdr.store.CdrQueries;
 import io.github.telecmicdr.store.Database;
 import io.github.telecmicdr.store.NotificationStore;
@@ -22,6 +26,7 @@ import org.slf4j.LoggerFactory;
 
 import java.nio.file.Path;
 import java.time.Clock;
+import java.util.List;
 
 /**
  * Builds the beans the routes call, from {@code application.properties} (each key overridable by
@@ -56,15 +61,39 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
             }
         }, true, true);
 
-        ProblemResponses problems = new ProblemResponses(mapper);
-        context.getRegistry().bind("problems", problems);
-        context.getRegistry().bind("telecmiParser", new TelecmiParser(mapper));
-        context.getRegistry().bind("notificationStore", new NotificationStore(dataSource, Clock.systemUTC()));
-        context.getRegistry().bind("cdrQueries", new CdrQueries(dataSource, mapper));
-
         int serverPort = Integer.parseInt(settings.get("camel.server.port", "8080"));
         Tokens.Generated webhookToken = Tokens.resolve(settings.get("telecmi.webhook.token", ""), dataDir, "webhook-token");
         Tokens.Generated apiToken = Tokens.resolve(settings.get("api.token", ""), dataDir, "api-token");
+        String telecmiSecret = settings.get("telecmi.secret", "");
+        List<String> secrets = List.of(webhookToken.value(), apiToken.value(), telecmiSecret,
+                settings.get("mail.smtp.password", ""), settings.get("db.password", ""));
+
+        Clock clock = Clock.systemUTC();
+        ProblemResponses problems = new ProblemResponses(mapper);
+        context.getRegistry().bind("problems", problems);
+        context.getRegistry().bind("telecmiParser", new TelecmiParser(mapper));
+        Deliveries deliveries = new Deliveries(dataSource, mapper, clock, new Deliveries.Settings(
+                Integer.parseInt(settings.get("delivery.max-attempts", "10")),
+                Durations.parse("delivery.max-age", settings.get("delivery.max-age", "24h")),
+                Durations.parse("delivery.lease", settings.get("delivery.lease", "2m")),
+                Durations.parse("delivery.backoff-initial", settings.get("delivery.backoff-initial", "10s")),
+                Durations.parse("delivery.backoff-max", settings.get("delivery.backoff-max", "30m")),
+                Integer.parseInt(settings.get("delivery.batch-size", "20"))), secrets);
+        context.getRegistry().bind("deliveries", deliveries);
+        context.getRegistry().bind("notificationStore", new NotificationStore(dataSource, deliveries, clock));
+        CdrQueries cdrQueries = new CdrQueries(dataSource, mapper);
+        context.getRegistry().bind("cdrQueries", cdrQueries);
+        context.getRegistry().bind("alertEmails", new AlertEmails(cdrQueries,
+                settings.get("alert.from", "telecmi-cdr-router@localhost"),
+                settings.get("alert.to", "alerts@localhost"),
+                settings.get("alert.time-zone", "UTC"),
+                settings.get("public.base-url", "http://localhost:" + serverPort)));
+        context.getRegistry().bind("recordings", new Recordings(dataSource, cdrQueries, mapper,
+                Path.of(settings.get("recordings.dir", dataDir.resolve("recordings").toString())).toAbsolutePath(),
+                settings.get("telecmi.appid", ""), telecmiSecret, clock));
+        if (settings.get("mail.smtp.host", "").isEmpty()) {
+            LOG.info("No mail.smtp.host set: alert emails are written as .eml files to {}", dataDir.resolve("outbox").toAbsolutePath());
+        }
         context.getRegistry().bind("webhookGate", new WebhookGate(
                 webhookToken.value(),
                 Long.parseLong(settings.get("webhook.max-body-bytes", "1048576")),

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.util.RawValue;
 import io.github.telecmicdr.Problem;
+import io.github.telecmicdr.telecmi.Cdr;
 import org.apache.camel.Header;
 
 import javax.sql.DataSource;
@@ -28,7 +29,7 @@ public final class CdrQueries {
 
     private static final String CDR_COLUMNS = "n.id, c.cmiuuid, c.appid, c.direction, c.call_status, c.caller_number,"
             + " c.called_number, c.virtual_number, c.agent, c.team, c.answered_seconds, c.hangup_reason, c.recorded,"
-            + " c.recording_filename, c.conversation_uuid, c.ivr_name, c.custom, c.call_time, c.received_at"
+            + " c.recording_filename, c.conversation_uuid, c.ivr_name, c.custom, c.call_time, c.received_at, c.recording_skipped"
             + " FROM cdr c JOIN notification n ON n.id = c.notification_id";
 
     private final DataSource dataSource;
@@ -39,17 +40,60 @@ public final class CdrQueries {
         this.mapper = mapper;
     }
 
-    public ObjectNode cdr(@Header("cmiuuid") String cmiuuid) throws SQLException {
+    /** The stored answered CDR of a call, or null. */
+    public StoredCdr find(String cmiuuid) throws SQLException {
         try (Connection c = dataSource.getConnection();
              PreparedStatement ps = c.prepareStatement("SELECT " + CDR_COLUMNS + " WHERE c.cmiuuid = ?")) {
             ps.setString(1, cmiuuid);
             try (ResultSet rs = ps.executeQuery()) {
-                if (!rs.next()) {
-                    throw new Problem(404, "no answered CDR with cmiuuid '" + printable(cmiuuid) + "'", "cmiuuid");
-                }
-                return cdrJson(rs);
+                return rs.next() ? storedCdr(rs) : null;
             }
         }
+    }
+
+    /** The CDR with its deliveries (kind, state, attempts, ...) and its recording when downloaded. */
+    public ObjectNode cdr(@Header("cmiuuid") String cmiuuid) throws SQLException {
+        StoredCdr stored = find(cmiuuid);
+        if (stored == null) {
+            throw new Problem(404, "no answered CDR with cmiuuid '" + printable(cmiuuid) + "'", "cmiuuid");
+        }
+        ObjectNode cdr = cdrJson(stored);
+        try (Connection c = dataSource.getConnection()) {
+            ArrayNode deliveries = cdr.putArray("deliveries");
+            try (PreparedStatement ps = c.prepareStatement("SELECT id, kind, state, attempts, next_attempt_at, last_error, created_at,"
+                    + " completed_at FROM delivery WHERE notification_id = ? ORDER BY id")) {
+                ps.setLong(1, stored.notificationId());
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        ObjectNode d = deliveries.addObject();
+                        d.put("id", rs.getLong("id"));
+                        d.put("kind", rs.getString("kind"));
+                        d.put("state", rs.getString("state"));
+                        d.put("attempts", rs.getInt("attempts"));
+                        d.put("next_attempt_at", iso(rs.getObject("next_attempt_at", OffsetDateTime.class)));
+                        d.put("last_error", rs.getString("last_error"));
+                        d.put("created_at", iso(rs.getObject("created_at", OffsetDateTime.class)));
+                        d.put("completed_at", iso(rs.getObject("completed_at", OffsetDateTime.class)));
+                    }
+                }
+            }
+            try (PreparedStatement ps = c.prepareStatement("SELECT content_type, size_bytes, sha256, stored_at FROM recording WHERE cmiuuid = ?")) {
+                ps.setString(1, cmiuuid);
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (rs.next()) {
+                        ObjectNode r = cdr.putObject("recording");
+                        r.put("url", "/recordings/" + cmiuuid);
+                        r.put("content_type", rs.getString("content_type"));
+                        r.put("size_bytes", rs.getLong("size_bytes"));
+                        r.put("sha256", rs.getString("sha256"));
+                        r.put("stored_at", iso(rs.getObject("stored_at", OffsetDateTime.class)));
+                    } else {
+                        cdr.putNull("recording");
+                    }
+                }
+            }
+        }
+        return cdr;
     }
 
     /**
@@ -90,7 +134,7 @@ public final class CdrQueries {
                         break;
                     }
                     lastId = rs.getLong("id");
-                    items.add(cdrJson(rs));
+                    items.add(cdrJson(storedCdr(rs)));
                 }
             }
             if (!page.has("next_cursor")) {
@@ -128,32 +172,42 @@ public final class CdrQueries {
         }
     }
 
-    private ObjectNode cdrJson(ResultSet rs) throws SQLException {
-        ObjectNode cdr = mapper.createObjectNode();
-        cdr.put("cmiuuid", rs.getString("cmiuuid"));
-        cdr.put("appid", rs.getString("appid"));
-        cdr.put("type", "cdr");
-        cdr.put("direction", rs.getString("direction"));
-        cdr.put("status", rs.getString("call_status"));
-        cdr.put("from", rs.getString("caller_number"));
-        cdr.put("to", rs.getString("called_number"));
-        cdr.put("virtual_number", rs.getString("virtual_number"));
-        cdr.put("user", rs.getString("agent"));
-        cdr.put("team", rs.getString("team"));
+    private static StoredCdr storedCdr(ResultSet rs) throws SQLException {
         int answered = rs.getInt("answered_seconds");
-        if (rs.wasNull()) {
-            cdr.putNull("answeredsec");
-        } else {
-            cdr.put("answeredsec", answered);
-        }
-        cdr.put("hangup_reason", rs.getString("hangup_reason"));
-        cdr.put("record", rs.getBoolean("recorded"));
-        cdr.put("filename", rs.getString("recording_filename"));
-        cdr.put("conversation_uuid", rs.getString("conversation_uuid"));
-        cdr.put("ivr_name", rs.getString("ivr_name"));
-        cdr.put("custom", rs.getString("custom"));
-        cdr.put("call_time", iso(rs.getObject("call_time", OffsetDateTime.class)));
-        cdr.put("received_at", iso(rs.getObject("received_at", OffsetDateTime.class)));
+        Integer answeredSeconds = rs.wasNull() ? null : answered;
+        OffsetDateTime callTime = rs.getObject("call_time", OffsetDateTime.class);
+        Cdr cdr = new Cdr(rs.getString("cmiuuid"), rs.getString("appid"), rs.getString("direction"), rs.getString("call_status"),
+                rs.getString("caller_number"), rs.getString("called_number"), rs.getString("virtual_number"), rs.getString("agent"),
+                rs.getString("team"), answeredSeconds, rs.getString("hangup_reason"), rs.getBoolean("recorded"),
+                rs.getString("recording_filename"), rs.getString("conversation_uuid"), rs.getString("ivr_name"), rs.getString("custom"),
+                callTime == null ? null : callTime.toInstant());
+        return new StoredCdr(rs.getLong("id"), cdr, rs.getObject("received_at", OffsetDateTime.class).toInstant(),
+                rs.getString("recording_skipped"));
+    }
+
+    private ObjectNode cdrJson(StoredCdr stored) {
+        Cdr c = stored.cdr();
+        ObjectNode cdr = mapper.createObjectNode();
+        cdr.put("cmiuuid", c.cmiuuid());
+        cdr.put("appid", c.appid());
+        cdr.put("type", "cdr");
+        cdr.put("direction", c.direction());
+        cdr.put("status", c.status());
+        cdr.put("from", c.from());
+        cdr.put("to", c.to());
+        cdr.put("virtual_number", c.virtualNumber());
+        cdr.put("user", c.user());
+        cdr.put("team", c.team());
+        cdr.put("answeredsec", c.answeredSeconds());
+        cdr.put("hangup_reason", c.hangupReason());
+        cdr.put("record", c.recorded());
+        cdr.put("filename", c.recordingFilename());
+        cdr.put("conversation_uuid", c.conversationUuid());
+        cdr.put("ivr_name", c.ivrName());
+        cdr.put("custom", c.custom());
+        cdr.put("call_time", c.callTime() == null ? null : c.callTime().toString());
+        cdr.put("received_at", stored.receivedAt().toString());
+        cdr.put("recording_skipped", stored.recordingSkipped());
         return cdr;
     }
 

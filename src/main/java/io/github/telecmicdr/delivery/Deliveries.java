@@ -1,0 +1,255 @@
+package io.github.telecmicdr.delivery;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.github.telecmicdr.Problem;
+import org.apache.camel.Exchange;
+import org.apache.camel.Header;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import javax.sql.DataSource;
+import java.lang.management.ManagementFactory;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * The lifecycle of every follow-up: planned with the CDR, claimed by one atomic conditional update
+ * (so two instances on one database never run the same delivery), leased, then done or failed
+ * after its retries. A lease left by a crashed instance expires and the delivery is claimed again.
+ */
+public final class Deliveries {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Deliveries.class);
+    public static final String PENDING = "pending";
+    public static final String IN_PROGRESS = "in_progress";
+    public static final String DONE = "done";
+    public static final String FAILED = "failed";
+    private static final int MAX_ERROR = 1000;
+
+    private static final String CLAIMABLE = "kind = ? AND next_attempt_at <= ? AND (state = 'pending' OR (state = 'in_progress' AND lease_until < ?))";
+
+    private final DataSource dataSource;
+    private final ObjectMapper mapper;
+    private final Clock clock;
+    private final Settings settings;
+    private final List<String> secrets;
+    private final String owner = ManagementFactory.getRuntimeMXBean().getName() + "-" + UUID.randomUUID().toString().substring(0, 8);
+
+    /** How deliveries are retried; see the delivery.* keys of application.properties. */
+    public record Settings(int maxAttempts, Duration maxAge, Duration lease, Duration backoffInitial, Duration backoffMax, int batchSize) {
+    }
+
+    public Deliveries(DataSource dataSource, ObjectMapper mapper, Clock clock, Settings settings, Collection<String> secrets) {
+        this.dataSource = dataSource;
+        this.mapper = mapper;
+        this.clock = clock;
+        this.settings = settings;
+        this.secrets = secrets.stream().filter(s -> s != null && s.length() >= 4).toList();
+    }
+
+    /** Called inside the transaction that stores the CDR: planned deliveries commit with it, or not at all. */
+    public void plan(Connection c, long notificationId, String cmiuuid, Collection<String> kinds) throws SQLException {
+        if (kinds.isEmpty()) {
+            return;
+        }
+        OffsetDateTime now = now();
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO delivery (notification_id, cmiuuid, kind, state, attempts,"
+                + " next_attempt_at, created_at) VALUES (?, ?, ?, 'pending', 0, ?, ?)")) {
+            for (String kind : kinds) {
+                ps.setLong(1, notificationId);
+                ps.setString(2, cmiuuid);
+                ps.setString(3, kind);
+                ps.setObject(4, now);
+                ps.setObject(5, now);
+                ps.addBatch();
+            }
+            ps.executeBatch();
+        }
+    }
+
+    /** Claims up to batch-size due deliveries of a kind for this instance; each one only once. */
+    public List<Delivery> claim(String kind) throws SQLException {
+        OffsetDateTime now = now();
+        OffsetDateTime leaseUntil = now.plus(settings.lease());
+        List<Delivery> claimed = new ArrayList<>();
+        try (Connection c = dataSource.getConnection()) {
+            List<Delivery> due = new ArrayList<>();
+            try (PreparedStatement ps = c.prepareStatement("SELECT id, notification_id, cmiuuid, kind, attempts, created_at FROM delivery WHERE "
+                    + CLAIMABLE + " ORDER BY next_attempt_at, id FETCH FIRST ? ROWS ONLY")) {
+                ps.setString(1, kind);
+                ps.setObject(2, now);
+                ps.setObject(3, now);
+                ps.setInt(4, settings.batchSize());
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        due.add(new Delivery(rs.getLong(1), rs.getLong(2), rs.getString(3), rs.getString(4), rs.getInt(5),
+                                rs.getObject(6, OffsetDateTime.class).toInstant()));
+                    }
+                }
+            }
+            try (PreparedStatement ps = c.prepareStatement("UPDATE delivery SET state = 'in_progress', lease_owner = ?, lease_until = ?,"
+                    + " attempts = attempts + 1 WHERE id = ? AND " + CLAIMABLE)) {
+                for (Delivery d : due) {
+                    ps.setString(1, owner);
+                    ps.setObject(2, leaseUntil);
+                    ps.setLong(3, d.id());
+                    ps.setString(4, kind);
+                    ps.setObject(5, now);
+                    ps.setObject(6, now);
+                    // the conditional update is the claim: another instance that read the same row gets 0 here
+                    if (ps.executeUpdate() == 1) {
+                        claimed.add(new Delivery(d.id(), d.notificationId(), d.cmiuuid(), d.kind(), d.attempts() + 1, d.createdAt()));
+                    }
+                }
+            }
+        }
+        return claimed;
+    }
+
+    public void complete(Delivery delivery) throws SQLException {
+        try (Connection c = dataSource.getConnection();
+             PreparedStatement ps = c.prepareStatement("UPDATE delivery SET state = 'done', completed_at = ?, lease_owner = NULL,"
+                     + " lease_until = NULL, last_error = NULL WHERE id = ? AND state = 'in_progress' AND lease_owner = ?")) {
+            ps.setObject(1, now());
+            ps.setLong(2, delivery.id());
+            ps.setString(3, owner);
+            if (ps.executeUpdate() == 1) {
+                LOG.info("Delivery {} {} for cmiuuid {} done (attempt {})", delivery.id(), delivery.kind(), delivery.cmiuuid(), delivery.attempts());
+            } else {
+                LOG.warn("Delivery {} {} for cmiuuid {} finished after its lease passed to another worker", delivery.id(), delivery.kind(), delivery.cmiuuid());
+            }
+        }
+    }
+
+    /** From the delivery routes' onException: retry later with backoff, or give up. */
+    public void fail(Exchange exchange) throws SQLException {
+        Delivery delivery = exchange.getVariable("delivery", Delivery.class);
+        Throwable cause = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
+        if (delivery == null) {
+            LOG.error("A delivery route failed before it knew its delivery", cause);
+            return;
+        }
+        fail(delivery, cause);
+    }
+
+    void fail(Delivery delivery, Throwable cause) throws SQLException {
+        OffsetDateTime now = now();
+        String error = describe(cause);
+        boolean permanent = cause instanceof PermanentFailure;
+        boolean exhausted = delivery.attempts() >= settings.maxAttempts();
+        boolean tooOld = Duration.between(delivery.createdAt(), now.toInstant()).compareTo(settings.maxAge()) > 0;
+        String state = permanent || exhausted || tooOld ? FAILED : PENDING;
+        if (!permanent && FAILED.equals(state)) {
+            error = truncate("gave up after " + delivery.attempts() + " attempts"
+                    + (tooOld ? " and " + settings.maxAge() : "") + ": " + error);
+        }
+        OffsetDateTime next = FAILED.equals(state) ? now : now.plus(backoff(delivery.attempts()));
+        try (Connection c = dataSource.getConnection();
+             PreparedStatement ps = c.prepareStatement("UPDATE delivery SET state = ?, next_attempt_at = ?, last_error = ?,"
+                     + " lease_owner = NULL, lease_until = NULL WHERE id = ? AND state = 'in_progress' AND lease_owner = ?")) {
+            ps.setString(1, state);
+            ps.setObject(2, next);
+            ps.setString(3, error);
+            ps.setLong(4, delivery.id());
+            ps.setString(5, owner);
+            ps.executeUpdate();
+        }
+        if (FAILED.equals(state)) {
+            LOG.warn("Delivery {} {} for cmiuuid {} failed (attempt {}): {}", delivery.id(), delivery.kind(), delivery.cmiuuid(), delivery.attempts(), error);
+        } else {
+            LOG.info("Delivery {} {} for cmiuuid {} attempt {} did not succeed, next at {}: {}", delivery.id(), delivery.kind(),
+                    delivery.cmiuuid(), delivery.attempts(), next.toInstant(), error);
+        }
+    }
+
+    /** Exponential with full jitter: between half and all of initial * 2^(attempt-1), capped. */
+    Duration backoff(int attempt) {
+        long initial = settings.backoffInitial().toMillis();
+        long cap = settings.backoffMax().toMillis();
+        long exp = attempt >= 30 ? cap : Math.min(cap, initial * (1L << Math.max(0, attempt - 1)));
+        long jittered = exp / 2 + ThreadLocalRandom.current().nextLong(exp / 2 + 1);
+        return Duration.ofMillis(jittered);
+    }
+
+    /** {@code POST /api/deliveries/{id}/retry}: a failed delivery goes back to pending, attempts reset. */
+    public ObjectNode retry(@Header("id") String id) throws SQLException {
+        long deliveryId;
+        try {
+            deliveryId = Long.parseLong(id);
+        } catch (NumberFormatException e) {
+            throw Problem.badRequest("id", "the delivery id must be a number");
+        }
+        try (Connection c = dataSource.getConnection()) {
+            try (PreparedStatement ps = c.prepareStatement("UPDATE delivery SET state = 'pending', attempts = 0, next_attempt_at = ?,"
+                    + " created_at = ?, completed_at = NULL WHERE id = ? AND state = 'failed'")) {
+                OffsetDateTime now = now();
+                ps.setObject(1, now);
+                // the age limit counts from the retry, or an old delivery would fail again at once
+                ps.setObject(2, now);
+                ps.setLong(3, deliveryId);
+                if (ps.executeUpdate() == 1) {
+                    LOG.info("Delivery {} put back to pending by the API", deliveryId);
+                    ObjectNode answer = mapper.createObjectNode();
+                    answer.put("id", deliveryId);
+                    answer.put("state", PENDING);
+                    return answer;
+                }
+            }
+            try (PreparedStatement ps = c.prepareStatement("SELECT state FROM delivery WHERE id = ?")) {
+                ps.setLong(1, deliveryId);
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (!rs.next()) {
+                        throw new Problem(404, "no delivery with id " + deliveryId, "id");
+                    }
+                    throw new Problem(409, "delivery " + deliveryId + " is " + rs.getString(1) + "; only a failed delivery can be retried", "id");
+                }
+            }
+        }
+    }
+
+    /** What is stored as last_error: the message without any configured secret, one line, bounded. */
+    String describe(Throwable t) {
+        if (t == null) {
+            return "unknown error";
+        }
+        String message = t instanceof PermanentFailure ? t.getMessage() : t.getClass().getSimpleName() + ": " + t.getMessage();
+        if (t.getMessage() == null && t.getCause() != null) {
+            message = t.getClass().getSimpleName() + ": " + t.getCause();
+        }
+        return truncate(redact(message));
+    }
+
+    public String redact(String text) {
+        String s = text == null ? "" : text;
+        for (String secret : secrets) {
+            s = s.replace(secret, "****");
+        }
+        return s.replaceAll("(?i)(secret|password|token)=[^&\\s]*", "$1=****").replaceAll("[\\r\\n]+", " ");
+    }
+
+    private static String truncate(String s) {
+        return s.length() <= MAX_ERROR ? s : s.substring(0, MAX_ERROR - 1) + "…";
+    }
+
+    private OffsetDateTime now() {
+        return OffsetDateTime.now(clock).withOffsetSameInstant(ZoneOffset.UTC).truncatedTo(ChronoUnit.MICROS);
+    }
+
+    public Instant nowInstant() {
+        return now().toInstant();
+    }
+}

@@ -1,0 +1,9 @@
+package io.github.telecmicdr.store;
+
+import io.github.telecmicdr.telecmi.Cdr;
+
+import java.time.Instant;
+
+/** An answered CDR as stored: the normalised record plus what the service added to it. */
+public record StoredCdr(long notificationId, Cdr cdr, Instant receivedAt, String recordingSkipped) {
+}
