@@ -19,6 +19,7 @@ import io.github.telecmicdr.telecmi.TelecmiParser;
 import io.github.telecmicdr.webhook.WebhookGate;
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
+import org.apache.camel.component.mail.MailComponent;
 import org.apache.camel.spi.PropertiesComponent;
 import org.apache.camel.support.service.ServiceSupport;
 import org.slf4j.Logger;
@@ -91,6 +92,13 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
         context.getRegistry().bind("recordings", new Recordings(dataSource, cdrQueries, mapper,
                 Path.of(settings.get("recordings.dir", dataDir.resolve("recordings").toString())).toAbsolutePath(),
                 settings.get("telecmi.appid", ""), telecmiSecret, clock));
+        String smtpUser = settings.get("mail.smtp.username", "");
+        if (!smtpUser.isEmpty()) {
+            // only when set: camel-mail authenticates whenever a username is present, even an empty one
+            MailComponent smtp = context.getComponent("smtp", MailComponent.class);
+            smtp.getConfiguration().setUsername(smtpUser);
+            smtp.getConfiguration().setPassword(settings.get("mail.smtp.password", ""));
+        }
         if (settings.get("mail.smtp.host", "").isEmpty()) {
             LOG.info("No mail.smtp.host set: alert emails are written as .eml files to {}", dataDir.resolve("outbox").toAbsolutePath());
         }

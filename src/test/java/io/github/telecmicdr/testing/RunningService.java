@@ -119,6 +119,36 @@ public final class RunningService implements AutoCloseable {
         return send(HttpRequest.newBuilder(uri(pathAndQuery)).header("Authorization", "Bearer " + API_TOKEN).GET());
     }
 
+    /** The CDR as the read API answers it, deliveries included. */
+    public com.fasterxml.jackson.databind.JsonNode cdr(String cmiuuid) {
+        Response r = api("/api/cdrs/" + cmiuuid);
+        if (r.status() != 200) {
+            throw new AssertionError("GET /api/cdrs/" + cmiuuid + " answered " + r.status() + ": " + r.body());
+        }
+        try {
+            return new com.fasterxml.jackson.databind.ObjectMapper().readTree(r.body());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The CDR's delivery of that kind, or null when none was planned. */
+    public com.fasterxml.jackson.databind.JsonNode delivery(String cmiuuid, String kind) {
+        for (com.fasterxml.jackson.databind.JsonNode d : cdr(cmiuuid).get("deliveries")) {
+            if (d.get("kind").asText().equals(kind)) {
+                return d;
+            }
+        }
+        return null;
+    }
+
+    /** Waits until the delivery of that kind reaches a final state (done or failed) and returns it. */
+    public com.fasterxml.jackson.databind.JsonNode awaitFinished(String cmiuuid, String kind) {
+        return Await.until(java.time.Duration.ofSeconds(30), () -> delivery(cmiuuid, kind),
+                d -> d != null && (d.get("state").asText().equals("done") || d.get("state").asText().equals("failed")),
+                kind + " of " + cmiuuid + " to finish");
+    }
+
     public Response send(HttpRequest.Builder request) {
         try {
             HttpResponse<String> r = http.send(request.timeout(Duration.ofSeconds(30)).build(),
