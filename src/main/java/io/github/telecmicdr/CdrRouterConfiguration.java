@@ -16,7 +16,14 @@ import io.github.telecmicdr.store.CdrQueries;
 import io.github.telecmicdr.store.Database;
 import io.github.telecmicdr.store.NotificationStore;
 import io.github.telecmicdr.telecmi.TelecmiParser;
+import io.github.telecmicdr.operations.CdrMetrics;
+import io.github.telecmicdr.operations.DatabaseHealthCheck;
 import io.github.telecmicdr.webhook.WebhookGate;
+import io.github.telecmicdr.webhook.WebhookOutcomes;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import org.apache.camel.component.micrometer.MicrometerConstants;
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
 import org.apache.camel.component.mail.MailComponent;
@@ -70,7 +77,18 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
                 settings.get("mail.smtp.password", ""), settings.get("db.password", ""));
 
         Clock clock = Clock.systemUTC();
+        // one meter registry for Camel's metrics and ours, served on the management port
+        MeterRegistry meterRegistry = context.getRegistry().lookupByNameAndType(MicrometerConstants.METRICS_REGISTRY_NAME, MeterRegistry.class);
+        if (meterRegistry == null) {
+            meterRegistry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+            context.getRegistry().bind(MicrometerConstants.METRICS_REGISTRY_NAME, meterRegistry);
+        }
+        CdrMetrics metrics = new CdrMetrics(meterRegistry, dataSource, clock);
+        context.getRegistry().bind("databaseHealthCheck", new DatabaseHealthCheck(dataSource));
+        WebhookOutcomes outcomes = new WebhookOutcomes(metrics);
+        context.getRegistry().bind("webhookOutcomes", outcomes);
         ProblemResponses problems = new ProblemResponses(mapper);
+        problems.onWebhookRefusal(outcomes::refused);
         context.getRegistry().bind("problems", problems);
         context.getRegistry().bind("telecmiParser", new TelecmiParser(mapper));
         Deliveries deliveries = new Deliveries(dataSource, mapper, clock, new Deliveries.Settings(
@@ -79,7 +97,7 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
                 Durations.parse("delivery.lease", settings.get("delivery.lease", "2m")),
                 Durations.parse("delivery.backoff-initial", settings.get("delivery.backoff-initial", "10s")),
                 Durations.parse("delivery.backoff-max", settings.get("delivery.backoff-max", "30m")),
-                Integer.parseInt(settings.get("delivery.batch-size", "20"))), secrets);
+                Integer.parseInt(settings.get("delivery.batch-size", "20"))), metrics, secrets);
         context.getRegistry().bind("deliveries", deliveries);
         context.getRegistry().bind("notificationStore", new NotificationStore(dataSource, deliveries, clock));
         CdrQueries cdrQueries = new CdrQueries(dataSource, mapper);
@@ -107,7 +125,7 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
                 Long.parseLong(settings.get("webhook.max-body-bytes", "1048576")),
                 serverPort,
                 settings.get("telecmi.allowed-appids", ""),
-                problems));
+                problems, outcomes));
         context.getRegistry().bind("apiGuard", new ApiGuard(apiToken.value()));
 
         if (webhookToken.isNew()) {

@@ -18,15 +18,24 @@ public final class ProblemResponses {
     public static final String CONTENT_TYPE = "application/problem+json";
 
     private final ObjectMapper mapper;
+    private volatile java.util.function.BiConsumer<Exchange, Problem> webhookRefusals = (exchange, problem) -> { };
 
     public ProblemResponses(ObjectMapper mapper) {
         this.mapper = mapper;
+    }
+
+    /** Told of every refusal in the webhook route, for its log line and metrics. */
+    public void onWebhookRefusal(java.util.function.BiConsumer<Exchange, Problem> listener) {
+        this.webhookRefusals = listener;
     }
 
     /** Called from the routes' onException: the exchange carries the caught exception. */
     public void render(Exchange exchange) {
         Throwable caught = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
         Problem problem = toProblem(caught, exchange);
+        if ("telecmi-webhook".equals(exchange.getFromRouteId())) {
+            webhookRefusals.accept(exchange, problem);
+        }
         exchange.getMessage().removeHeaders("*");
         if (problem.status() == 503) {
             exchange.getMessage().setHeader("Retry-After", "30");

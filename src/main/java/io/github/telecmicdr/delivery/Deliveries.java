@@ -3,6 +3,7 @@ package io.github.telecmicdr.delivery;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.telecmicdr.Problem;
+import io.github.telecmicdr.operations.CdrMetrics;
 import org.apache.camel.Exchange;
 import org.apache.camel.Header;
 import org.slf4j.Logger;
@@ -46,6 +47,7 @@ public final class Deliveries {
     private final ObjectMapper mapper;
     private final Clock clock;
     private final Settings settings;
+    private final CdrMetrics metrics;
     private final List<String> secrets;
     private final String owner = ManagementFactory.getRuntimeMXBean().getName() + "-" + UUID.randomUUID().toString().substring(0, 8);
 
@@ -53,11 +55,12 @@ public final class Deliveries {
     public record Settings(int maxAttempts, Duration maxAge, Duration lease, Duration backoffInitial, Duration backoffMax, int batchSize) {
     }
 
-    public Deliveries(DataSource dataSource, ObjectMapper mapper, Clock clock, Settings settings, Collection<String> secrets) {
+    public Deliveries(DataSource dataSource, ObjectMapper mapper, Clock clock, Settings settings, CdrMetrics metrics, Collection<String> secrets) {
         this.dataSource = dataSource;
         this.mapper = mapper;
         this.clock = clock;
         this.settings = settings;
+        this.metrics = metrics;
         this.secrets = secrets.stream().filter(s -> s != null && s.length() >= 4).toList();
     }
 
@@ -97,7 +100,7 @@ public final class Deliveries {
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) {
                         due.add(new Delivery(rs.getLong(1), rs.getLong(2), rs.getString(3), rs.getString(4), rs.getInt(5),
-                                rs.getObject(6, OffsetDateTime.class).toInstant()));
+                                rs.getObject(6, OffsetDateTime.class).toInstant(), now.toInstant()));
                     }
                 }
             }
@@ -112,7 +115,7 @@ public final class Deliveries {
                     ps.setObject(6, now);
                     // the conditional update is the claim: another instance that read the same row gets 0 here
                     if (ps.executeUpdate() == 1) {
-                        claimed.add(new Delivery(d.id(), d.notificationId(), d.cmiuuid(), d.kind(), d.attempts() + 1, d.createdAt()));
+                        claimed.add(new Delivery(d.id(), d.notificationId(), d.cmiuuid(), d.kind(), d.attempts() + 1, d.createdAt(), d.claimedAt()));
                     }
                 }
             }
@@ -127,6 +130,7 @@ public final class Deliveries {
             ps.setObject(1, now());
             ps.setLong(2, delivery.id());
             ps.setString(3, owner);
+            metrics.deliveryAttempt(delivery.kind(), DONE, took(delivery));
             if (ps.executeUpdate() == 1) {
                 LOG.info("Delivery {} {} for cmiuuid {} done (attempt {})", delivery.id(), delivery.kind(), delivery.cmiuuid(), delivery.attempts());
             } else {
@@ -168,12 +172,17 @@ public final class Deliveries {
             ps.setString(5, owner);
             ps.executeUpdate();
         }
+        metrics.deliveryAttempt(delivery.kind(), FAILED.equals(state) ? FAILED : "retry", took(delivery));
         if (FAILED.equals(state)) {
             LOG.warn("Delivery {} {} for cmiuuid {} failed (attempt {}): {}", delivery.id(), delivery.kind(), delivery.cmiuuid(), delivery.attempts(), error);
         } else {
             LOG.info("Delivery {} {} for cmiuuid {} attempt {} did not succeed, next at {}: {}", delivery.id(), delivery.kind(),
                     delivery.cmiuuid(), delivery.attempts(), next.toInstant(), error);
         }
+    }
+
+    private Duration took(Delivery delivery) {
+        return Duration.between(delivery.claimedAt(), clock.instant());
     }
 
     /** Exponential with full jitter: between half and all of initial * 2^(attempt-1), capped. */

@@ -10,8 +10,6 @@ import io.vertx.ext.web.RoutingContext;
 import org.apache.camel.Route;
 import org.apache.camel.component.platform.http.vertx.VertxPlatformHttpRouter;
 import org.apache.camel.support.RoutePolicySupport;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
@@ -27,7 +25,6 @@ import java.util.stream.Collectors;
  */
 public final class WebhookGate extends RoutePolicySupport {
 
-    private static final Logger LOG = LoggerFactory.getLogger(WebhookGate.class);
     public static final String PATH_PREFIX = "/webhooks/telecmi/";
 
     private final String token;
@@ -35,15 +32,18 @@ public final class WebhookGate extends RoutePolicySupport {
     private final int serverPort;
     private final Set<String> allowedAppids;
     private final ProblemResponses problems;
+    private final WebhookOutcomes outcomes;
     private volatile boolean installed;
 
-    public WebhookGate(String token, long maxBodyBytes, int serverPort, String allowedAppids, ProblemResponses problems) {
+    public WebhookGate(String token, long maxBodyBytes, int serverPort, String allowedAppids, ProblemResponses problems,
+                       WebhookOutcomes outcomes) {
         this.token = token;
         this.maxBodyBytes = maxBodyBytes;
         this.serverPort = serverPort;
         this.allowedAppids = allowedAppids == null ? Set.of()
                 : Arrays.stream(allowedAppids.split(",")).map(String::trim).filter(s -> !s.isEmpty()).collect(Collectors.toUnmodifiableSet());
         this.problems = problems;
+        this.outcomes = outcomes;
     }
 
     @Override
@@ -82,7 +82,6 @@ public final class WebhookGate extends RoutePolicySupport {
     private void admit(RoutingContext ctx) {
         String presented = presentedToken(ctx.request().path());
         if (!Tokens.matches(token, presented)) {
-            LOG.info("Webhook refused: wrong token (from {})", ctx.request().remoteAddress());
             refuse(ctx, new Problem(401, "unknown webhook token"));
             return;
         }
@@ -161,6 +160,7 @@ public final class WebhookGate extends RoutePolicySupport {
         if (ctx.response().ended()) {
             return;
         }
+        outcomes.refusedAtEdge(ctx.request().method().name(), problem);
         boolean bodyPending = !ctx.request().isEnded();
         if (bodyPending) {
             // the close below ends the unread body; that is the intent, not an error to log

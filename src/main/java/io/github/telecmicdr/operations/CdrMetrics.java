@@ -1,0 +1,113 @@
+package io.github.telecmicdr.operations;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+
+import javax.sql.DataSource;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.OffsetDateTime;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The service's own metrics, next to Camel's on {@code /observe/metrics}: notifications by kind and
+ * outcome, delivery attempts and their duration, and the delivery backlog read from the database
+ * (at most once a second, however often it is scraped).
+ */
+public final class CdrMetrics {
+
+    static final List<String> KINDS = List.of("alert-email", "recording-download");
+    static final List<String> STATES = List.of("pending", "in_progress", "done", "failed");
+    private static final long SNAPSHOT_MILLIS = 1000;
+
+    private final MeterRegistry registry;
+    private final DataSource dataSource;
+    private final Clock clock;
+    private final Map<String, Counter> counters = new ConcurrentHashMap<>();
+    private volatile Snapshot snapshot = new Snapshot(0, Map.of(), Map.of());
+
+    private record Snapshot(long takenAt, Map<String, Long> counts, Map<String, Double> oldestPendingSeconds) {
+    }
+
+    public CdrMetrics(MeterRegistry registry, DataSource dataSource, Clock clock) {
+        this.registry = registry;
+        this.dataSource = dataSource;
+        this.clock = clock;
+        for (String kind : KINDS) {
+            for (String state : STATES) {
+                Gauge.builder("cdr_router_deliveries", this, m -> m.current().counts().getOrDefault(kind + "/" + state, 0L))
+                        .description("Deliveries by kind and state").tag("kind", kind).tag("state", state).register(registry);
+            }
+            Gauge.builder("cdr_router_delivery_backlog", this, m -> m.current().counts().getOrDefault(kind + "/pending", 0L)
+                            + m.current().counts().getOrDefault(kind + "/in_progress", 0L))
+                    .description("Deliveries not finished yet (pending or in progress)").tag("kind", kind).register(registry);
+            Gauge.builder("cdr_router_delivery_oldest_pending_age_seconds", this, m -> m.current().oldestPendingSeconds().getOrDefault(kind, 0.0))
+                    .description("Age of the oldest unfinished delivery").tag("kind", kind).baseUnit("seconds").register(registry);
+        }
+    }
+
+    /** A webhook answered: stored, duplicate, or rejected with a reason. */
+    public void notification(String kind, String outcome, String reason) {
+        String key = kind + "/" + outcome + "/" + reason;
+        counters.computeIfAbsent(key, k -> Counter.builder("cdr_router_notifications_total")
+                .description("Webhook deliveries by notification kind and outcome")
+                .tag("kind", kind).tag("outcome", outcome).tag("reason", reason).register(registry)).increment();
+    }
+
+    /** One delivery attempt ended: done, retry or failed. */
+    public void deliveryAttempt(String kind, String outcome, Duration took) {
+        Timer.builder("cdr_router_delivery_duration_seconds").description("Time of delivery attempts, from claim to outcome")
+                .tag("kind", kind).tag("outcome", outcome).register(registry).record(took);
+    }
+
+    private Snapshot current() {
+        Snapshot s = snapshot;
+        long now = clock.millis();
+        if (now - s.takenAt() < SNAPSHOT_MILLIS) {
+            return s;
+        }
+        synchronized (this) {
+            if (now - snapshot.takenAt() < SNAPSHOT_MILLIS) {
+                return snapshot;
+            }
+            try {
+                snapshot = read(now);
+            } catch (SQLException e) {
+                // the database is away: keep the last figures; the health check says so
+                snapshot = new Snapshot(now, snapshot.counts(), snapshot.oldestPendingSeconds());
+            }
+            return snapshot;
+        }
+    }
+
+    private Snapshot read(long now) throws SQLException {
+        Map<String, Long> counts = new HashMap<>();
+        Map<String, Double> oldest = new HashMap<>();
+        try (Connection c = dataSource.getConnection()) {
+            try (PreparedStatement ps = c.prepareStatement("SELECT kind, state, COUNT(*) FROM delivery GROUP BY kind, state");
+                 ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    counts.put(rs.getString(1) + "/" + rs.getString(2), rs.getLong(3));
+                }
+            }
+            try (PreparedStatement ps = c.prepareStatement("SELECT kind, MIN(created_at) FROM delivery"
+                    + " WHERE state IN ('pending', 'in_progress') GROUP BY kind");
+                 ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    OffsetDateTime created = rs.getObject(2, OffsetDateTime.class);
+                    oldest.put(rs.getString(1), Math.max(0, (now - created.toInstant().toEpochMilli()) / 1000.0));
+                }
+            }
+        }
+        return new Snapshot(now, counts, oldest);
+    }
+}
