@@ -60,7 +60,8 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
                 settings.get("db.url", "jdbc:h2:file:./data/cdr-router;WRITE_DELAY=0"),
                 settings.get("db.username", "sa"),
                 settings.get("db.password", ""),
-                Integer.parseInt(settings.get("db.pool-size", "10")));
+                Integer.parseInt(settings.get("db.pool-size", "10")),
+                Long.parseLong(settings.get("db.connection-timeout-ms", "5000")));
         context.getRegistry().bind("dataSource", dataSource);
         context.addService(new ServiceSupport() {
             @Override
@@ -123,6 +124,7 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
         context.getRegistry().bind("webhookGate", new WebhookGate(
                 webhookToken.value(),
                 Long.parseLong(settings.get("webhook.max-body-bytes", "1048576")),
+                Long.parseLong(settings.get("webhook.request-timeout-ms", "30000")),
                 serverPort,
                 settings.get("telecmi.allowed-appids", ""),
                 problems, outcomes));

@@ -15,7 +15,7 @@ public final class Database {
     private Database() {
     }
 
-    public static HikariDataSource open(String url, String username, String password, int maxPoolSize) {
+    public static HikariDataSource open(String url, String username, String password, int maxPoolSize, long connectionTimeoutMs) {
         HikariConfig config = new HikariConfig();
         config.setPoolName("cdr-router-db");
         config.setJdbcUrl(url);
@@ -23,7 +23,7 @@ public final class Database {
         config.setPassword(password);
         config.setMaximumPoolSize(maxPoolSize);
         // fail a request fast while the database is away, instead of holding TeleCMI for 30 s
-        config.setConnectionTimeout(5_000);
+        config.setConnectionTimeout(connectionTimeoutMs);
         // start even when the database is not up yet: requests answer 503 until it is
         config.setInitializationFailTimeout(-1);
         HikariDataSource dataSource = new HikariDataSource(config);

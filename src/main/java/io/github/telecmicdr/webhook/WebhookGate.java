@@ -7,6 +7,7 @@ import io.github.telecmicdr.telecmi.TelecmiNotification;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.TimeoutHandler;
 import org.apache.camel.Route;
 import org.apache.camel.component.platform.http.vertx.VertxPlatformHttpRouter;
 import org.apache.camel.support.RoutePolicySupport;
@@ -29,16 +30,18 @@ public final class WebhookGate extends RoutePolicySupport {
 
     private final String token;
     private final long maxBodyBytes;
+    private final long requestTimeoutMs;
     private final int serverPort;
     private final Set<String> allowedAppids;
     private final ProblemResponses problems;
     private final WebhookOutcomes outcomes;
     private volatile boolean installed;
 
-    public WebhookGate(String token, long maxBodyBytes, int serverPort, String allowedAppids, ProblemResponses problems,
-                       WebhookOutcomes outcomes) {
+    public WebhookGate(String token, long maxBodyBytes, long requestTimeoutMs, int serverPort, String allowedAppids,
+                       ProblemResponses problems, WebhookOutcomes outcomes) {
         this.token = token;
         this.maxBodyBytes = maxBodyBytes;
+        this.requestTimeoutMs = requestTimeoutMs;
         this.serverPort = serverPort;
         this.allowedAppids = allowedAppids == null ? Set.of()
                 : Arrays.stream(allowedAppids.split(",")).map(String::trim).filter(s -> !s.isEmpty()).collect(Collectors.toUnmodifiableSet());
@@ -56,12 +59,17 @@ public final class WebhookGate extends RoutePolicySupport {
         if (router == null) {
             throw new IllegalStateException("No platform-http server on port " + serverPort + " to guard");
         }
-        // ordered before the routes Camel adds, whose first handler reads the body
-        router.route(PATH_PREFIX + "*").order(-100).handler(this::admit);
-        // the body handler fails chunked bodies that outgrow the limit while reading: answer those in kind
+        // ordered before the routes Camel adds, whose first handler reads the body; the timeout
+        // also ends bodies that trickle in (slow-loris) instead of holding a connection forever
+        router.route(PATH_PREFIX + "*").order(-100)
+                .handler(TimeoutHandler.create(requestTimeoutMs, 408))
+                .handler(this::admit);
+        // the body handler fails bodies that outgrow the limit while reading; the timeout fails slow ones
         router.route(PATH_PREFIX + "*").order(-99).failureHandler(ctx -> {
             if (ctx.statusCode() == 413) {
                 refuse(ctx, new Problem(413, "the body is larger than " + maxBodyBytes + " bytes", "body"));
+            } else if (ctx.statusCode() == 408) {
+                refuse(ctx, new Problem(408, "the request did not arrive within " + requestTimeoutMs + " ms", "body"));
             } else {
                 ctx.next();
             }

@@ -49,6 +49,7 @@ public final class WebhookOutcomes {
             case 400 -> "bad_request";
             case 401 -> "unauthorized";
             case 403 -> "forbidden_appid";
+            case 408 -> "timeout";
             case 413 -> "too_large";
             case 415 -> "unsupported_media_type";
             case 503 -> "database_unavailable";

@@ -1,0 +1,148 @@
+package io.github.telecmicdr.resilience;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.github.tomakehurst.wiremock.WireMockServer;
+import io.github.telecmicdr.testing.Await;
+import io.github.telecmicdr.testing.RunningService;
+import io.github.telecmicdr.testing.RunningService.Response;
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import org.junit.jupiter.api.Test;
+
+import java.net.http.HttpRequest;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
+import static com.github.tomakehurst.wiremock.client.WireMock.get;
+import static com.github.tomakehurst.wiremock.client.WireMock.urlPathEqualTo;
+import static com.github.tomakehurst.wiremock.core.WireMockConfiguration.options;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Outages of what the service depends on: it answers honestly meanwhile and recovers by itself. */
+class OutageTest {
+
+    @Test
+    void postgresStoppedUnderLoadAnswers503ThenRecoversWithoutARestart() throws Exception {
+        Path dataDir = Files.createTempDirectory("cdr-router-pg-outage");
+        int pgPort = RunningService.freePort();
+        EmbeddedPostgres pg = EmbeddedPostgres.builder().setPort(pgPort).setDataDirectory(dataDir).setCleanDataDirectory(false).start();
+        try (Connection c = pg.getPostgresDatabase().getConnection(); Statement s = c.createStatement()) {
+            s.execute("CREATE DATABASE outage");
+        }
+        String url = pg.getJdbcUrl("postgres", "outage");
+        Map<String, Integer> answers = new ConcurrentHashMap<>();
+        try (RunningService service = RunningService.builder()
+                .property("db.url", url).property("db.username", "postgres").property("db.password", "postgres")
+                .property("db.connection-timeout-ms", "500").build()) {
+            AtomicBoolean running = new AtomicBoolean(true);
+            ExecutorService load = Executors.newFixedThreadPool(4);
+            for (int t = 0; t < 4; t++) {
+                load.submit(() -> {
+                    while (running.get()) {
+                        String id = UUID.randomUUID().toString();
+                        Response r = service.postWebhook("{\"cmiuuid\":\"" + id + "\",\"status\":\"answered\"}");
+                        answers.put(id, r.status());
+                        if (r.status() == 503) {
+                            assertEquals("30", r.header("Retry-After"));
+                            assertEquals("application/problem+json", r.contentType());
+                        }
+                    }
+                    return null;
+                });
+            }
+            Await.until(Duration.ofSeconds(10), () -> answers.size(), n -> n > 50, "load before the outage");
+            pg.close();
+            Await.until(Duration.ofSeconds(20), () -> answers.values().stream().filter(s -> s == 503).count(), n -> n >= 5, "503s during the outage");
+            Response ready = service.send(HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + service.managementPort() + "/observe/health/ready")).GET());
+            assertEquals(503, ready.status(), "not ready without its database: " + ready.body());
+
+            pg = EmbeddedPostgres.builder().setPort(pgPort).setDataDirectory(dataDir).setCleanDataDirectory(false).start();
+            long storedBefore = answers.values().stream().filter(s -> s == 200).count();
+            Await.until(Duration.ofSeconds(30), () -> answers.values().stream().filter(s -> s == 200).count(),
+                    n -> n >= storedBefore + 20, "CDRs stored again after PostgreSQL is back");
+            running.set(false);
+            load.shutdown();
+            assertTrue(load.awaitTermination(30, TimeUnit.SECONDS));
+
+            long ok = answers.values().stream().filter(s -> s == 200).count();
+            long unavailable = answers.values().stream().filter(s -> s == 503).count();
+            assertEquals(answers.size(), ok + unavailable, "only 200 or 503, never 500: " + answers.values().stream().distinct().toList());
+            String last = UUID.randomUUID().toString();
+            assertEquals(200, service.postWebhook("{\"cmiuuid\":\"" + last + "\",\"status\":\"answered\"}").status(), "recovered");
+            for (Map.Entry<String, Integer> e : answers.entrySet()) {
+                int stored = service.api("/api/cdrs/" + e.getKey()).status();
+                if (e.getValue() == 200) {
+                    assertEquals(200, stored, "acknowledged during the outage test but not stored: " + e.getKey());
+                }
+            }
+            assertEquals(200, service.send(HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + service.managementPort() + "/observe/health/ready")).GET()).status());
+        } finally {
+            pg.close();
+        }
+    }
+
+    @Test
+    void telecmiDownForAWhileThenBackFinishesTheDownload() throws Exception {
+        int port = RunningService.freePort();
+        try (RunningService service = RunningService.builder()
+                .property("telecmi.api-base-url", "http://127.0.0.1:" + port)
+                .property("telecmi.appid", "1").property("telecmi.secret", "outage-secret")
+                .property("delivery.poll-interval-ms", "100").property("delivery.backoff-initial", "200ms").property("delivery.backoff-max", "500ms")
+                .build()) {
+            String id = UUID.randomUUID().toString();
+            service.postWebhook("{\"cmiuuid\":\"" + id + "\",\"status\":\"answered\",\"record\":true,\"filename\":\"" + id + ".wav\"}");
+            JsonNode retrying = Await.until(Duration.ofSeconds(20), () -> service.delivery(id, "recording-download"),
+                    d -> d.get("attempts").asInt() >= 2, "attempts while TeleCMI is down");
+            assertEquals("pending", retrying.get("state").asText());
+            WireMockServer telecmi = new WireMockServer(options().bindAddress("127.0.0.1").port(port));
+            telecmi.start();
+            try {
+                byte[] wav = new byte[64];
+                System.arraycopy("RIFF".getBytes(), 0, wav, 0, 4);
+                System.arraycopy("WAVE".getBytes(), 0, wav, 8, 4);
+                telecmi.stubFor(get(urlPathEqualTo("/v2/play")).willReturn(aResponse().withStatus(200).withBody(wav)));
+                assertEquals("done", service.awaitFinished(id, "recording-download").get("state").asText());
+            } finally {
+                telecmi.stop();
+            }
+        }
+    }
+
+    @Test
+    void pastMaxAgeDeliveriesFailWithAClearErrorInTheApiAndMetrics() throws Exception {
+        try (RunningService service = RunningService.builder()
+                .property("mail.smtp.host", "127.0.0.1").property("mail.smtp.port", String.valueOf(RunningService.freePort()))
+                .property("telecmi.api-base-url", "http://127.0.0.1:" + RunningService.freePort())
+                .property("telecmi.appid", "1").property("telecmi.secret", "outage-secret")
+                .property("delivery.poll-interval-ms", "100").property("delivery.backoff-initial", "200ms")
+                .property("delivery.backoff-max", "300ms").property("delivery.max-age", "2s").property("delivery.max-attempts", "1000")
+                .build()) {
+            String id = UUID.randomUUID().toString();
+            service.postWebhook("{\"cmiuuid\":\"" + id + "\",\"status\":\"answered\",\"hangup_reason\":\"sent_reject\",\"record\":true,\"filename\":\"a.mp3\"}");
+            for (String kind : new String[] {"alert-email", "recording-download"}) {
+                JsonNode d = service.awaitFinished(id, kind);
+                assertEquals("failed", d.get("state").asText());
+                assertTrue(d.get("attempts").asInt() > 1, d.toString());
+                assertTrue(d.get("last_error").asText().startsWith("gave up after "), d.toString());
+                assertTrue(d.get("last_error").asText().contains("PT2S"), d.toString());
+                assertTrue(!d.get("last_error").asText().contains("outage-secret"));
+            }
+            String metrics = Await.until(Duration.ofSeconds(5), () -> service.send(HttpRequest.newBuilder(
+                            java.net.URI.create("http://127.0.0.1:" + service.managementPort() + "/observe/metrics")).GET()).body(),
+                    m -> m.contains("cdr_router_deliveries{kind=\"alert-email\",state=\"failed\"} 1.0")
+                            && m.contains("cdr_router_deliveries{kind=\"recording-download\",state=\"failed\"} 1.0"), "failed deliveries in the metrics");
+            assertTrue(metrics.contains("cdr_router_delivery_duration_seconds_count{kind=\"alert-email\",outcome=\"failed\"} 1"), metrics);
+        }
+    }
+}
