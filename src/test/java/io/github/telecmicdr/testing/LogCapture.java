@@ -31,7 +31,8 @@ public final class LogCapture extends AppenderBase<ILoggingEvent> {
 
     @Override
     protected void append(ILoggingEvent event) {
-        StringBuilder line = new StringBuilder(event.getLoggerName()).append(' ').append(event.getFormattedMessage());
+        StringBuilder line = new StringBuilder(event.getLevel().toString()).append(' ').append(event.getLoggerName())
+                .append(' ').append(event.getFormattedMessage());
         if (event.getThrowableProxy() != null) {
             line.append('\n').append(ThrowableProxyUtil.asString(event.getThrowableProxy()));
         }
@@ -40,6 +41,17 @@ public final class LogCapture extends AppenderBase<ILoggingEvent> {
 
     public List<String> lines() {
         return List.copyOf(lines);
+    }
+
+    /** Lines at ERROR level, or with an exception attached, logged after {@code mark}. */
+    public List<String> troubleSince(int mark) {
+        List<String> all = lines();
+        return all.subList(Math.min(mark, all.size()), all.size()).stream()
+                .filter(l -> l.startsWith("ERROR") || l.contains("\n\tat ") || l.contains("Exception:")).toList();
+    }
+
+    public int mark() {
+        return lines.size();
     }
 
     public List<String> linesContaining(String text) {
