@@ -21,6 +21,7 @@ import io.github.telecmicdr.operations.DatabaseHealthCheck;
 import io.github.telecmicdr.webhook.WebhookGate;
 import io.github.telecmicdr.webhook.WebhookOutcomes;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.vertx.core.VertxOptions;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import org.apache.camel.component.micrometer.MicrometerConstants;
@@ -52,12 +53,17 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
         PropertiesComponent properties = context.getPropertiesComponent();
         Settings settings = new Settings(properties);
 
+        // worker threads of the HTTP server: each webhook request waits on one for its group commit,
+        // so this bounds how many requests share a commit
+        VertxOptions vertxOptions = new VertxOptions().setWorkerPoolSize(Integer.parseInt(settings.get("http.worker-threads", "64")));
+        context.getRegistry().bind("vertxOptions", vertxOptions);
+
         ObjectMapper mapper = objectMapper();
         context.getRegistry().bind("objectMapper", mapper);
 
         Path dataDir = Path.of(settings.get("data.dir", "data"));
         HikariDataSource dataSource = Database.open(
-                settings.get("db.url", "jdbc:h2:file:./data/cdr-router;WRITE_DELAY=0"),
+                settings.get("db.url", "jdbc:h2:file:./data/cdr-router;WRITE_DELAY=0;DB_CLOSE_ON_EXIT=FALSE"),
                 settings.get("db.username", "sa"),
                 settings.get("db.password", ""),
                 Integer.parseInt(settings.get("db.pool-size", "10")),
@@ -100,7 +106,21 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
                 Durations.parse("delivery.backoff-max", settings.get("delivery.backoff-max", "30m")),
                 Integer.parseInt(settings.get("delivery.batch-size", "20"))), metrics, secrets);
         context.getRegistry().bind("deliveries", deliveries);
-        context.getRegistry().bind("notificationStore", new NotificationStore(dataSource, deliveries, clock));
+        context.addService(new ServiceSupport() {
+            @Override
+            protected void doStart() {
+                deliveries.start();
+            }
+
+            @Override
+            protected void doStop() {
+                deliveries.stop();
+            }
+        }, true, true);
+        NotificationStore notificationStore = new NotificationStore(dataSource, deliveries, clock,
+                Integer.parseInt(settings.get("db.max-batch", "256")));
+        context.getRegistry().bind("notificationStore", notificationStore);
+        context.addService(notificationStore, true, true);
         CdrQueries cdrQueries = new CdrQueries(dataSource, mapper);
         context.getRegistry().bind("cdrQueries", cdrQueries);
         context.getRegistry().bind("alertEmails", new AlertEmails(cdrQueries,

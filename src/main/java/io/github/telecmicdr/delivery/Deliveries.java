@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.telecmicdr.Problem;
 import io.github.telecmicdr.operations.CdrMetrics;
+import io.github.telecmicdr.store.GroupCommit;
 import org.apache.camel.Exchange;
 import org.apache.camel.Header;
 import org.slf4j.Logger;
@@ -49,6 +50,7 @@ public final class Deliveries {
     private final Settings settings;
     private final CdrMetrics metrics;
     private final List<String> secrets;
+    private final GroupCommit<Delivery, Boolean> completions;
     private final String owner = ManagementFactory.getRuntimeMXBean().getName() + "-" + UUID.randomUUID().toString().substring(0, 8);
 
     /** How deliveries are retried; see the delivery.* keys of application.properties. */
@@ -61,82 +63,123 @@ public final class Deliveries {
         this.clock = clock;
         this.settings = settings;
         this.metrics = metrics;
+        this.completions = new GroupCommit<>("delivery-completions", dataSource, 256, this::markDone);
         this.secrets = secrets.stream().filter(s -> s != null && s.length() >= 4).toList();
     }
 
-    /** Called inside the transaction that stores the CDR: planned deliveries commit with it, or not at all. */
-    public void plan(Connection c, long notificationId, String cmiuuid, Collection<String> kinds) throws SQLException {
-        if (kinds.isEmpty()) {
-            return;
-        }
+    /** The statement that plans deliveries; {@link #plan} adds to its batch. */
+    public PreparedStatement planStatement(Connection c) throws SQLException {
+        return c.prepareStatement("INSERT INTO delivery (cmiuuid, kind, state, attempts, next_attempt_at, created_at)"
+                + " VALUES (?, ?, 'pending', 0, ?, ?)");
+    }
+
+    /**
+     * Adds a CDR's deliveries to the batch of {@code plan}, a statement of {@link #planStatement}
+     * executed inside the transaction that stores the CDR: they commit with it, or not at all.
+     */
+    public void plan(PreparedStatement plan, String cmiuuid, Collection<String> kinds) throws SQLException {
         OffsetDateTime now = now();
-        try (PreparedStatement ps = c.prepareStatement("INSERT INTO delivery (notification_id, cmiuuid, kind, state, attempts,"
-                + " next_attempt_at, created_at) VALUES (?, ?, ?, 'pending', 0, ?, ?)")) {
-            for (String kind : kinds) {
-                ps.setLong(1, notificationId);
-                ps.setString(2, cmiuuid);
-                ps.setString(3, kind);
-                ps.setObject(4, now);
-                ps.setObject(5, now);
-                ps.addBatch();
-            }
-            ps.executeBatch();
+        for (String kind : kinds) {
+            plan.setString(1, cmiuuid);
+            plan.setString(2, kind);
+            plan.setObject(3, now);
+            plan.setObject(4, now);
+            plan.addBatch();
         }
     }
 
-    /** Claims up to batch-size due deliveries of a kind for this instance; each one only once. */
+    /**
+     * Claims up to batch-size due deliveries of a kind for this instance, each one only once, in
+     * one transaction: the claims are durable before any work starts.
+     */
     public List<Delivery> claim(String kind) throws SQLException {
         OffsetDateTime now = now();
         OffsetDateTime leaseUntil = now.plus(settings.lease());
         List<Delivery> claimed = new ArrayList<>();
         try (Connection c = dataSource.getConnection()) {
-            List<Delivery> due = new ArrayList<>();
-            try (PreparedStatement ps = c.prepareStatement("SELECT id, notification_id, cmiuuid, kind, attempts, created_at FROM delivery WHERE "
-                    + CLAIMABLE + " ORDER BY next_attempt_at, id FETCH FIRST ? ROWS ONLY")) {
-                ps.setString(1, kind);
-                ps.setObject(2, now);
-                ps.setObject(3, now);
-                ps.setInt(4, settings.batchSize());
-                try (ResultSet rs = ps.executeQuery()) {
-                    while (rs.next()) {
-                        due.add(new Delivery(rs.getLong(1), rs.getLong(2), rs.getString(3), rs.getString(4), rs.getInt(5),
-                                rs.getObject(6, OffsetDateTime.class).toInstant(), now.toInstant()));
-                    }
-                }
-            }
-            try (PreparedStatement ps = c.prepareStatement("UPDATE delivery SET state = 'in_progress', lease_owner = ?, lease_until = ?,"
-                    + " attempts = attempts + 1 WHERE id = ? AND " + CLAIMABLE)) {
-                for (Delivery d : due) {
-                    ps.setString(1, owner);
-                    ps.setObject(2, leaseUntil);
-                    ps.setLong(3, d.id());
-                    ps.setString(4, kind);
-                    ps.setObject(5, now);
-                    ps.setObject(6, now);
-                    // the conditional update is the claim: another instance that read the same row gets 0 here
-                    if (ps.executeUpdate() == 1) {
-                        claimed.add(new Delivery(d.id(), d.notificationId(), d.cmiuuid(), d.kind(), d.attempts() + 1, d.createdAt(), d.claimedAt()));
-                    }
-                }
+            c.setAutoCommit(false);
+            try {
+                claimDue(c, kind, now, leaseUntil, claimed);
+                c.commit();
+            } catch (SQLException e) {
+                c.rollback();
+                throw e;
+            } finally {
+                c.setAutoCommit(true);
             }
         }
         return claimed;
     }
 
-    public void complete(Delivery delivery) throws SQLException {
-        try (Connection c = dataSource.getConnection();
-             PreparedStatement ps = c.prepareStatement("UPDATE delivery SET state = 'done', completed_at = ?, lease_owner = NULL,"
-                     + " lease_until = NULL, last_error = NULL WHERE id = ? AND state = 'in_progress' AND lease_owner = ?")) {
-            ps.setObject(1, now());
-            ps.setLong(2, delivery.id());
-            ps.setString(3, owner);
-            metrics.deliveryAttempt(delivery.kind(), DONE, took(delivery));
-            if (ps.executeUpdate() == 1) {
-                LOG.info("Delivery {} {} for cmiuuid {} done (attempt {})", delivery.id(), delivery.kind(), delivery.cmiuuid(), delivery.attempts());
-            } else {
-                LOG.warn("Delivery {} {} for cmiuuid {} finished after its lease passed to another worker", delivery.id(), delivery.kind(), delivery.cmiuuid());
+    private void claimDue(Connection c, String kind, OffsetDateTime now, OffsetDateTime leaseUntil, List<Delivery> claimed) throws SQLException {
+        List<Delivery> due = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement("SELECT id, cmiuuid, kind, attempts, created_at FROM delivery WHERE "
+                + CLAIMABLE + " ORDER BY next_attempt_at, id FETCH FIRST ? ROWS ONLY")) {
+            ps.setString(1, kind);
+            ps.setObject(2, now);
+            ps.setObject(3, now);
+            ps.setInt(4, settings.batchSize());
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    due.add(new Delivery(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getInt(4),
+                            rs.getObject(5, OffsetDateTime.class).toInstant(), now.toInstant()));
+                }
             }
         }
+        try (PreparedStatement ps = c.prepareStatement("UPDATE delivery SET state = 'in_progress', lease_owner = ?, lease_until = ?,"
+                + " attempts = attempts + 1 WHERE id = ? AND " + CLAIMABLE)) {
+            for (Delivery d : due) {
+                ps.setString(1, owner);
+                ps.setObject(2, leaseUntil);
+                ps.setLong(3, d.id());
+                ps.setString(4, kind);
+                ps.setObject(5, now);
+                ps.setObject(6, now);
+                // the conditional update is the claim: another instance that read the same row gets 0 here
+                if (ps.executeUpdate() == 1) {
+                    claimed.add(new Delivery(d.id(), d.cmiuuid(), d.kind(), d.attempts() + 1, d.createdAt(), d.claimedAt()));
+                }
+            }
+        }
+    }
+
+    /** Marks the delivery done; returns once that is committed (completions share commits). */
+    public void complete(Delivery delivery) throws SQLException {
+        boolean ours = completions.submit(delivery);
+        metrics.deliveryAttempt(delivery.kind(), DONE, took(delivery));
+        if (ours) {
+            LOG.info("Delivery {} {} for cmiuuid {} done (attempt {})", delivery.id(), delivery.kind(), delivery.cmiuuid(), delivery.attempts());
+        } else {
+            LOG.warn("Delivery {} {} for cmiuuid {} finished after its lease passed to another worker", delivery.id(), delivery.kind(), delivery.cmiuuid());
+        }
+    }
+
+    /** One UPDATE per delivery in one JDBC batch; true where this instance still held the lease. */
+    private Object[] markDone(Connection c, List<Delivery> done) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("UPDATE delivery SET state = 'done', completed_at = ?, lease_owner = NULL,"
+                + " lease_until = NULL, last_error = NULL WHERE id = ? AND state = 'in_progress' AND lease_owner = ?")) {
+            OffsetDateTime now = now();
+            for (Delivery d : done) {
+                ps.setObject(1, now);
+                ps.setLong(2, d.id());
+                ps.setString(3, owner);
+                ps.addBatch();
+            }
+            int[] counts = ps.executeBatch();
+            Object[] ours = new Object[done.size()];
+            for (int i = 0; i < counts.length; i++) {
+                ours[i] = counts[i] == 1;
+            }
+            return ours;
+        }
+    }
+
+    public void start() {
+        completions.start();
+    }
+
+    public void stop() {
+        completions.stop();
     }
 
     /** From the delivery routes' onException: retry later with backoff, or give up. */
@@ -147,7 +190,13 @@ public final class Deliveries {
             LOG.error("A delivery route failed before it knew its delivery", cause);
             return;
         }
-        fail(delivery, cause);
+        try {
+            fail(delivery, cause);
+        } catch (SQLException e) {
+            // the lease expires and the delivery is claimed again: nothing is lost
+            LOG.warn("Could not record the failed attempt of delivery {} ({}); it is retried when its lease expires",
+                    delivery.id(), e.getMessage());
+        }
     }
 
     void fail(Delivery delivery, Throwable cause) throws SQLException {

@@ -30,7 +30,7 @@ public final class CdrQueries {
     private static final String CDR_COLUMNS = "n.id, c.cmiuuid, c.appid, c.direction, c.call_status, c.caller_number,"
             + " c.called_number, c.virtual_number, c.agent, c.team, c.answered_seconds, c.hangup_reason, c.recorded,"
             + " c.recording_filename, c.conversation_uuid, c.ivr_name, c.custom, c.call_time, c.received_at, c.recording_skipped"
-            + " FROM cdr c JOIN notification n ON n.id = c.notification_id";
+            + " FROM cdr c JOIN notification n ON n.cmiuuid = c.cmiuuid AND n.kind = 'incoming-answered-cdr'";
 
     private final DataSource dataSource;
     private final ObjectMapper mapper;
@@ -61,8 +61,8 @@ public final class CdrQueries {
         try (Connection c = dataSource.getConnection()) {
             ArrayNode deliveries = cdr.putArray("deliveries");
             try (PreparedStatement ps = c.prepareStatement("SELECT id, kind, state, attempts, next_attempt_at, last_error, created_at,"
-                    + " completed_at FROM delivery WHERE notification_id = ? ORDER BY id")) {
-                ps.setLong(1, stored.notificationId());
+                    + " completed_at FROM delivery WHERE cmiuuid = ? ORDER BY id")) {
+                ps.setString(1, cmiuuid);
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) {
                         ObjectNode d = deliveries.addObject();

@@ -13,38 +13,61 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Savepoint;
 import java.sql.Types;
 import java.time.Clock;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
+import org.apache.camel.support.service.ServiceSupport;
 
 /**
- * Writes a notification, and for an incoming answered CDR its typed row and the deliveries the
- * route planned for it, in one transaction.
- * The unique (kind, cmiuuid) constraint decides duplicates, so concurrent repeats are safe.
- * It returns only after the commit: the webhook acknowledges nothing that is not durable.
+ * Writes notifications, and for an incoming answered CDR its typed row and the deliveries the route
+ * planned for it, durably and with group commit ({@link GroupCommit}): a request returns only after
+ * the commit that holds its notification, so the webhook acknowledges nothing that is not durable.
+ * The unique (cmiuuid, kind) constraint has the last word on duplicates, so concurrent repeats,
+ * even from several instances, are safe.
  */
-public final class NotificationStore {
+public final class NotificationStore extends ServiceSupport {
 
     private static final String INSERT_NOTIFICATION =
             "INSERT INTO notification (kind, cmiuuid, appid, http_method, received_at, raw_payload) VALUES (?, ?, ?, ?, ?, ?)";
     private static final String INSERT_CDR =
-            "INSERT INTO cdr (notification_id, cmiuuid, appid, direction, call_status, caller_number, called_number,"
+            "INSERT INTO cdr (cmiuuid, appid, direction, call_status, caller_number, called_number,"
                     + " virtual_number, agent, team, answered_seconds, hangup_reason, recorded, recording_filename,"
                     + " conversation_uuid, ivr_name, custom, call_time, received_at, recording_skipped)"
-                    + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+                    + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
-    private final DataSource dataSource;
     private final Deliveries deliveries;
     private final Clock clock;
+    private final GroupCommit<Write, StoreReceipt> groupCommit;
 
-    public NotificationStore(DataSource dataSource, Deliveries deliveries, Clock clock) {
-        this.dataSource = dataSource;
+    /** One notification waiting for the next commit, with what the route planned for it. */
+    private record Write(TelecmiNotification notification, List<String> planned, String recordingSkipped) {
+    }
+
+    public NotificationStore(DataSource dataSource, Deliveries deliveries, Clock clock, int maxBatch) {
         this.deliveries = deliveries;
         this.clock = clock;
+        this.groupCommit = new GroupCommit<>("notification-writer", dataSource, maxBatch, new GroupCommit.BatchWrite<>() {
+            @Override
+            public Object[] write(Connection c, List<Write> batch) throws SQLException {
+                return writeInBatches(c, batch, now());
+            }
+
+            @Override
+            public Object[] writeIsolated(Connection c, List<Write> batch, SQLException failure) throws SQLException {
+                return writeOneByOne(c, batch, now());
+            }
+        });
+    }
+
+    private OffsetDateTime now() {
+        return OffsetDateTime.now(clock).withOffsetSameInstant(ZoneOffset.UTC).truncatedTo(ChronoUnit.MICROS);
     }
 
     /**
@@ -54,61 +77,147 @@ public final class NotificationStore {
      */
     public StoreReceipt store(@Body TelecmiNotification notification, @Variable("alertEmail") Boolean alertEmail,
                               @Variable("recordingDownload") Boolean recordingDownload) throws SQLException {
-        OffsetDateTime receivedAt = OffsetDateTime.now(clock).withOffsetSameInstant(ZoneOffset.UTC).truncatedTo(ChronoUnit.MICROS);
-        try (Connection c = dataSource.getConnection()) {
-            c.setAutoCommit(false);
-            try {
-                long id = insertNotification(c, notification, receivedAt);
-                Cdr cdr = notification.cdr();
-                if (cdr != null) {
-                    List<String> planned = new ArrayList<>();
-                    if (Boolean.TRUE.equals(alertEmail)) {
-                        planned.add(Delivery.ALERT_EMAIL);
-                    }
-                    String recordingSkipped = null;
-                    if (Boolean.TRUE.equals(recordingDownload) && cdr.recorded()) {
-                        recordingSkipped = RecordingFiles.whyNotFetched(cdr.recordingFilename());
-                        if (recordingSkipped == null) {
-                            planned.add(Delivery.RECORDING_DOWNLOAD);
-                        }
-                    }
-                    insertCdr(c, id, cdr, receivedAt, recordingSkipped);
-                    deliveries.plan(c, id, cdr.cmiuuid(), planned);
+        List<String> planned = new ArrayList<>(2);
+        String recordingSkipped = null;
+        Cdr cdr = notification.cdr();
+        if (cdr != null) {
+            if (Boolean.TRUE.equals(alertEmail)) {
+                planned.add(Delivery.ALERT_EMAIL);
+            }
+            if (Boolean.TRUE.equals(recordingDownload) && cdr.recorded()) {
+                recordingSkipped = RecordingFiles.whyNotFetched(cdr.recordingFilename());
+                if (recordingSkipped == null) {
+                    planned.add(Delivery.RECORDING_DOWNLOAD);
                 }
-                c.commit();
-                return new StoreReceipt(StoreReceipt.STORED, notification.kind(), notification.cmiuuid());
-            } catch (SQLException e) {
-                c.rollback();
-                if (Database.isUniqueViolation(e)) {
-                    return new StoreReceipt(StoreReceipt.DUPLICATE, notification.kind(), notification.cmiuuid());
-                }
-                throw e;
-            } finally {
-                c.setAutoCommit(true);
             }
         }
+        return groupCommit.submit(new Write(notification, planned, recordingSkipped));
     }
 
-    private static long insertNotification(Connection c, TelecmiNotification n, OffsetDateTime receivedAt) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement(INSERT_NOTIFICATION, new String[] {"id"})) {
+    /**
+     * The usual batch has no duplicate the database knows of: one query finds those, and the rest
+     * is inserted with JDBC batches. Should the insert still fail (a concurrent instance stored the
+     * same call, or one notification is refused), {@link #writeOneByOne} writes the batch again.
+     */
+    private Object[] writeInBatches(Connection c, List<Write> batch, OffsetDateTime receivedAt) throws SQLException {
+        Object[] outcomes = new Object[batch.size()];
+        Set<String> seen = new HashSet<>(existingKeys(c, batch));
+        boolean cdrs = false;
+        boolean planned = false;
+        try (PreparedStatement notificationInsert = c.prepareStatement(INSERT_NOTIFICATION);
+             PreparedStatement cdrInsert = c.prepareStatement(INSERT_CDR);
+             PreparedStatement plan = deliveries.planStatement(c)) {
+            for (int i = 0; i < batch.size(); i++) {
+                Write w = batch.get(i);
+                TelecmiNotification n = w.notification();
+                // a repeat of a stored notification, or of one earlier in this batch
+                if (!seen.add(key(n.cmiuuid(), n.kind()))) {
+                    outcomes[i] = new StoreReceipt(StoreReceipt.DUPLICATE, n.kind(), n.cmiuuid());
+                    continue;
+                }
+                bindNotification(notificationInsert, n, receivedAt);
+                notificationInsert.addBatch();
+                if (n.cdr() != null) {
+                    bindCdr(cdrInsert, n.cdr(), receivedAt, w.recordingSkipped());
+                    cdrInsert.addBatch();
+                    cdrs = true;
+                    if (!w.planned().isEmpty()) {
+                        deliveries.plan(plan, n.cmiuuid(), w.planned());
+                        planned = true;
+                    }
+                }
+                outcomes[i] = new StoreReceipt(StoreReceipt.STORED, n.kind(), n.cmiuuid());
+            }
+            notificationInsert.executeBatch();
+            if (cdrs) {
+                cdrInsert.executeBatch();
+            }
+            if (planned) {
+                plan.executeBatch();
+            }
+        }
+        return outcomes;
+    }
+
+    /** (cmiuuid, kind) of the batch's notifications that are stored already. */
+    private static Set<String> existingKeys(Connection c, List<Write> batch) throws SQLException {
+        Object[] ids = batch.stream().map(w -> w.notification().cmiuuid()).distinct().toArray();
+        Set<String> keys = new HashSet<>();
+        try (PreparedStatement ps = c.prepareStatement("SELECT cmiuuid, kind FROM notification WHERE cmiuuid = ANY (?)")) {
+            ps.setArray(1, c.createArrayOf("VARCHAR", ids));
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    keys.add(key(rs.getString(1), rs.getString(2)));
+                }
+            }
+        }
+        return keys;
+    }
+
+    private static String key(String cmiuuid, String kind) {
+        return cmiuuid + '\n' + kind;
+    }
+
+    /** A savepoint per notification, so a failure stays with the notification that caused it. */
+    private Object[] writeOneByOne(Connection c, List<Write> batch, OffsetDateTime receivedAt) throws SQLException {
+        Object[] outcomes = new Object[batch.size()];
+        try (PreparedStatement notificationInsert = c.prepareStatement(INSERT_NOTIFICATION);
+             PreparedStatement cdrInsert = c.prepareStatement(INSERT_CDR);
+             PreparedStatement plan = deliveries.planStatement(c)) {
+            for (int i = 0; i < batch.size(); i++) {
+                Write w = batch.get(i);
+                TelecmiNotification n = w.notification();
+                Savepoint savepoint = c.setSavepoint();
+                try {
+                    bindNotification(notificationInsert, n, receivedAt);
+                    notificationInsert.executeUpdate();
+                    if (n.cdr() != null) {
+                        bindCdr(cdrInsert, n.cdr(), receivedAt, w.recordingSkipped());
+                        cdrInsert.executeUpdate();
+                        if (!w.planned().isEmpty()) {
+                            deliveries.plan(plan, n.cmiuuid(), w.planned());
+                            plan.executeBatch();
+                        }
+                    }
+                    c.releaseSavepoint(savepoint);
+                    outcomes[i] = new StoreReceipt(StoreReceipt.STORED, n.kind(), n.cmiuuid());
+                } catch (SQLException e) {
+                    plan.clearBatch();
+                    // undone alone; if even that fails the connection is gone and the whole batch fails
+                    c.rollback(savepoint);
+                    outcomes[i] = Database.isUniqueViolation(e)
+                            ? new StoreReceipt(StoreReceipt.DUPLICATE, n.kind(), n.cmiuuid())
+                            : e;
+                }
+            }
+        }
+        return outcomes;
+    }
+
+    @Override
+    protected void doStart() {
+        groupCommit.start();
+    }
+
+    @Override
+    protected void doStop() {
+        groupCommit.stop();
+    }
+
+    private static void bindNotification(PreparedStatement ps, TelecmiNotification n, OffsetDateTime receivedAt) throws SQLException {
+        {
             ps.setString(1, n.kind());
             ps.setString(2, n.cmiuuid());
             ps.setString(3, n.appid());
             ps.setString(4, n.method());
             ps.setObject(5, receivedAt);
             ps.setString(6, n.rawPayload());
-            ps.executeUpdate();
-            try (ResultSet keys = ps.getGeneratedKeys()) {
-                keys.next();
-                return keys.getLong(1);
-            }
         }
     }
 
-    private static void insertCdr(Connection c, long notificationId, Cdr cdr, OffsetDateTime receivedAt, String recordingSkipped) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement(INSERT_CDR)) {
+    private static void bindCdr(PreparedStatement ps, Cdr cdr, OffsetDateTime receivedAt, String recordingSkipped) throws SQLException {
+        {
             int i = 0;
-            ps.setLong(++i, notificationId);
             ps.setString(++i, cdr.cmiuuid());
             ps.setString(++i, cdr.appid());
             ps.setString(++i, cdr.direction());
@@ -132,7 +241,6 @@ public final class NotificationStore {
             ps.setObject(++i, cdr.callTime() == null ? null : cdr.callTime().atOffset(ZoneOffset.UTC), Types.TIMESTAMP_WITH_TIMEZONE);
             ps.setObject(++i, receivedAt);
             ps.setString(++i, recordingSkipped);
-            ps.executeUpdate();
         }
     }
 }

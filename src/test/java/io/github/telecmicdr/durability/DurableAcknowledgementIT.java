@@ -44,7 +44,7 @@ class DurableAcknowledgementIT {
                 "TELECMI_WEBHOOK_TOKEN", WEBHOOK_TOKEN,
                 "API_TOKEN", API_TOKEN,
                 "DATA_DIR", data.toString(),
-                "DB_URL", "jdbc:h2:file:" + data.resolve("cdr-router") + System.getProperty("it.h2.options", ";WRITE_DELAY=0"));
+                "DB_URL", "jdbc:h2:file:" + data.resolve("cdr-router") + System.getProperty("it.h2.options", ";WRITE_DELAY=0;DB_CLOSE_ON_EXIT=FALSE"));
         ChildService child = ChildService.start(env);
         Set<String> acknowledged = ConcurrentHashMap.newKeySet();
         String seed = Files.readString(Path.of("samples/incoming-answered-cdr.json"));
@@ -101,7 +101,7 @@ class DurableAcknowledgementIT {
         Path data = Files.createTempDirectory("cdr-router-first-run");
         Map<String, String> env = Map.of(
                 "DATA_DIR", data.toString(),
-                "DB_URL", "jdbc:h2:file:" + data.resolve("cdr-router") + ";WRITE_DELAY=0");
+                "DB_URL", "jdbc:h2:file:" + data.resolve("cdr-router") + ";WRITE_DELAY=0;DB_CLOSE_ON_EXIT=FALSE");
         String token;
         ChildService first = ChildService.start(env);
         try {

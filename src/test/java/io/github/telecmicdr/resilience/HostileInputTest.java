@@ -12,7 +12,7 @@ import java.util.UUID;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The named hostile cases (the random ones are in HostileInputProperties). */
+/** The named hostile cases (the random ones are in HostileInputPropertiesTest). */
 class HostileInputTest {
 
     static final ObjectMapper JSON = new ObjectMapper();

@@ -35,7 +35,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * never a 5xx, never an exception in the log, never a half-written row. Random JSON values, random
  * TeleCMI-like objects with a random type per field, random query strings and random bytes.
  */
-class HostileInputProperties {
+class HostileInputPropertiesTest {
 
     static final ObjectMapper JSON = new ObjectMapper();
     static final JsonNodeFactory NODES = JsonNodeFactory.instance;
@@ -123,7 +123,7 @@ class HostileInputProperties {
 
     @Provide
     Arbitrary<JsonNode> jsonValues() {
-        return Arbitraries.recursive(HostileInputProperties::scalars, HostileInputProperties::nested, 0, 4);
+        return Arbitraries.recursive(HostileInputPropertiesTest::scalars, HostileInputPropertiesTest::nested, 0, 4);
     }
 
     static Arbitrary<JsonNode> scalars() {
@@ -173,11 +173,11 @@ class HostileInputProperties {
 
     @Provide
     Arbitrary<String> queries() {
-        Arbitrary<String> names = Arbitraries.oneOf(Arbitraries.of(FIELDS).map(HostileInputProperties::escape),
+        Arbitrary<String> names = Arbitraries.oneOf(Arbitraries.of(FIELDS).map(HostileInputPropertiesTest::escape),
                 Arbitraries.strings().withChars("abc%=&+0123456789ABCDEF;").ofMaxLength(6));
         Arbitrary<String> values = Arbitraries.oneOf(
                 Arbitraries.strings().withChars("abcXYZ019-_.~%+!$'()*,;:@/?").ofMaxLength(12),
-                Arbitraries.strings().ofMaxLength(8).map(HostileInputProperties::escape),
+                Arbitraries.strings().ofMaxLength(8).map(HostileInputPropertiesTest::escape),
                 Arbitraries.create(() -> java.util.UUID.randomUUID().toString()));
         return Combinators.combine(names, values).as((n, v) -> n + "=" + v).list().ofMaxSize(8).map(pairs -> String.join("&", pairs));
     }
