@@ -113,18 +113,13 @@ public final class Deliveries {
 
     private void claimDue(Connection c, String kind, OffsetDateTime now, OffsetDateTime leaseUntil, List<Delivery> claimed) throws SQLException {
         List<Delivery> due = new ArrayList<>();
-        try (PreparedStatement ps = c.prepareStatement("SELECT id, cmiuuid, kind, attempts, created_at FROM delivery WHERE "
-                + CLAIMABLE + " ORDER BY next_attempt_at, id FETCH FIRST ? ROWS ONLY")) {
-            ps.setString(1, kind);
-            ps.setObject(2, now);
-            ps.setObject(3, now);
-            ps.setInt(4, settings.batchSize());
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    due.add(new Delivery(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getInt(4),
-                            rs.getObject(5, OffsetDateTime.class).toInstant(), now.toInstant()));
-                }
-            }
+        // two index range scans on (kind, state, ...): leases a crashed worker left behind first, then
+        // pending deliveries in due order; one query with an OR would read every done delivery too
+        selectDue(c, "SELECT id, cmiuuid, kind, attempts, created_at FROM delivery WHERE kind = ? AND state = 'in_progress'"
+                + " AND lease_until < ? ORDER BY lease_until FETCH FIRST ? ROWS ONLY", kind, now, due);
+        if (due.size() < settings.batchSize()) {
+            selectDue(c, "SELECT id, cmiuuid, kind, attempts, created_at FROM delivery WHERE kind = ? AND state = 'pending'"
+                    + " AND next_attempt_at <= ? ORDER BY next_attempt_at FETCH FIRST ? ROWS ONLY", kind, now, due);
         }
         try (PreparedStatement ps = c.prepareStatement("UPDATE delivery SET state = 'in_progress', lease_owner = ?, lease_until = ?,"
                 + " attempts = attempts + 1 WHERE id = ? AND " + CLAIMABLE)) {
@@ -144,6 +139,20 @@ public final class Deliveries {
     }
 
     /** Marks the delivery done; returns once that is committed (completions share commits). */
+    private void selectDue(Connection c, String sql, String kind, OffsetDateTime now, List<Delivery> due) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setString(1, kind);
+            ps.setObject(2, now);
+            ps.setInt(3, settings.batchSize() - due.size());
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    due.add(new Delivery(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getInt(4),
+                            rs.getObject(5, OffsetDateTime.class).toInstant(), now.toInstant()));
+                }
+            }
+        }
+    }
+
     public void complete(Delivery delivery) throws SQLException {
         boolean ours = completions.submit(delivery);
         metrics.deliveryAttempt(delivery.kind(), DONE, took(delivery));
