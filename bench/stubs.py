@@ -51,4 +51,6 @@ Smtp(("127.0.0.1", smtp_port), None, decode_data=False).listen(1024)
 threading.Thread(target=ThreadingHTTPServer(("127.0.0.1", http_port), Play).serve_forever, daemon=True).start()
 threading.Thread(target=report, daemon=True).start()
 print("stubs up", flush=True)
+import atexit
+atexit.register(lambda: print("stubs", counts, flush=True))
 asyncore.loop(timeout=0.5)
