@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.telecmicdr.Problem;
 import io.github.telecmicdr.operations.CdrMetrics;
+import io.github.telecmicdr.store.Database;
 import io.github.telecmicdr.store.GroupCommit;
 import org.apache.camel.Exchange;
 import org.apache.camel.Header;
@@ -96,18 +97,10 @@ public final class Deliveries {
         OffsetDateTime now = now();
         OffsetDateTime leaseUntil = now.plus(settings.lease());
         List<Delivery> claimed = new ArrayList<>();
-        try (Connection c = dataSource.getConnection()) {
-            c.setAutoCommit(false);
-            try {
-                claimDue(c, kind, now, leaseUntil, claimed);
-                c.commit();
-            } catch (SQLException e) {
-                c.rollback();
-                throw e;
-            } finally {
-                c.setAutoCommit(true);
-            }
-        }
+        Database.inTransaction(dataSource, c -> {
+            claimDue(c, kind, now, leaseUntil, claimed);
+            return null;
+        });
         return claimed;
     }
 

@@ -6,6 +6,7 @@ import io.github.telecmicdr.Problem;
 import io.github.telecmicdr.delivery.Delivery;
 import io.github.telecmicdr.delivery.PermanentFailure;
 import io.github.telecmicdr.store.CdrQueries;
+import io.github.telecmicdr.store.Database;
 import io.github.telecmicdr.store.StoredCdr;
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
@@ -178,8 +179,7 @@ public final class Recordings {
 
     private void record(Delivery delivery, String relativePath, String contentType, long size, String sha256) throws SQLException {
         OffsetDateTime now = OffsetDateTime.now(clock).withOffsetSameInstant(ZoneOffset.UTC).truncatedTo(ChronoUnit.MICROS);
-        try (Connection c = dataSource.getConnection()) {
-            c.setAutoCommit(false);
+        Database.inTransaction(dataSource, c -> {
             try (PreparedStatement delete = c.prepareStatement("DELETE FROM recording WHERE cmiuuid = ?");
                  PreparedStatement insert = c.prepareStatement("INSERT INTO recording (cmiuuid, delivery_id, file_path, content_type,"
                          + " size_bytes, sha256, stored_at) VALUES (?, ?, ?, ?, ?, ?, ?)")) {
@@ -194,14 +194,9 @@ public final class Recordings {
                 insert.setString(6, sha256);
                 insert.setObject(7, now);
                 insert.executeUpdate();
-                c.commit();
-            } catch (SQLException e) {
-                c.rollback();
-                throw e;
-            } finally {
-                c.setAutoCommit(true);
             }
-        }
+            return null;
+        });
     }
 
     /**

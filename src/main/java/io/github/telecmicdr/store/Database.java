@@ -4,6 +4,8 @@ import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import org.flywaydb.core.Flyway;
 
+import javax.sql.DataSource;
+import java.sql.Connection;
 import java.sql.SQLException;
 
 /**
@@ -33,6 +35,29 @@ public final class Database {
                 .load()
                 .migrate();
         return dataSource;
+    }
+
+    /** Work on a connection inside a transaction. */
+    @FunctionalInterface
+    public interface InTransaction<T> {
+        T run(Connection c) throws SQLException;
+    }
+
+    /** Runs the work in one transaction: committed if it returns, rolled back if it throws. */
+    public static <T> T inTransaction(DataSource dataSource, InTransaction<T> work) throws SQLException {
+        try (Connection c = dataSource.getConnection()) {
+            c.setAutoCommit(false);
+            try {
+                T result = work.run(c);
+                c.commit();
+                return result;
+            } catch (SQLException | RuntimeException e) {
+                c.rollback();
+                throw e;
+            } finally {
+                c.setAutoCommit(true);
+            }
+        }
     }
 
     /** SQLState class 23, integrity constraint violation: 23505 on both H2 and PostgreSQL. */

@@ -109,23 +109,15 @@ public final class GroupCommit<T, R> extends ServiceSupport {
     private void commit(List<Pending<T, R>> batch) {
         List<T> items = batch.stream().map(Pending::item).toList();
         Object[] outcomes;
-        try (Connection c = dataSource.getConnection()) {
-            c.setAutoCommit(false);
-            try {
+        try {
+            outcomes = Database.inTransaction(dataSource, c -> {
                 try {
-                    outcomes = batchWrite.write(c, items);
-                    c.commit();
+                    return batchWrite.write(c, items);
                 } catch (SQLException e) {
                     c.rollback();
-                    outcomes = batchWrite.writeIsolated(c, items, e);
-                    c.commit();
+                    return batchWrite.writeIsolated(c, items, e);
                 }
-            } catch (SQLException e) {
-                c.rollback();
-                throw e;
-            } finally {
-                c.setAutoCommit(true);
-            }
+            });
         } catch (SQLException e) {
             batch.forEach(p -> p.answer().completeExceptionally(e));
             return;
