@@ -11,4 +11,14 @@ public record TelecmiNotification(String kind, String cmiuuid, String appid, Str
     public boolean isIncomingAnsweredCdr() {
         return cdr != null;
     }
+
+    /** The answered CDR's hangup reason, for the fan-out branch; null for every other kind. */
+    public String hangupReason() {
+        return cdr == null ? null : cdr.hangupReason();
+    }
+
+    /** Whether this is an answered CDR that was recorded, for the fan-out branch. */
+    public boolean recorded() {
+        return cdr != null && cdr.recorded();
+    }
 }
