@@ -19,10 +19,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
 import java.time.OffsetDateTime;
-import java.time.ZoneOffset;
-import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
@@ -38,7 +35,6 @@ public final class Deliveries {
 
     private static final Logger LOG = LoggerFactory.getLogger(Deliveries.class);
     public static final String PENDING = "pending";
-    public static final String IN_PROGRESS = "in_progress";
     public static final String DONE = "done";
     public static final String FAILED = "failed";
     private static final int MAX_ERROR = 1000;
@@ -306,10 +302,6 @@ public final class Deliveries {
     }
 
     private OffsetDateTime now() {
-        return OffsetDateTime.now(clock).withOffsetSameInstant(ZoneOffset.UTC).truncatedTo(ChronoUnit.MICROS);
-    }
-
-    public Instant nowInstant() {
-        return now().toInstant();
+        return Database.now(clock);
     }
 }

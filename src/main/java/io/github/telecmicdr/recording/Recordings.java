@@ -32,7 +32,6 @@ import java.time.Clock;
 import java.time.LocalDate;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
-import java.time.temporal.ChronoUnit;
 import java.util.HexFormat;
 import java.util.Locale;
 import java.util.UUID;
@@ -178,7 +177,7 @@ public final class Recordings {
     }
 
     private void record(Delivery delivery, String relativePath, String contentType, long size, String sha256) throws SQLException {
-        OffsetDateTime now = OffsetDateTime.now(clock).withOffsetSameInstant(ZoneOffset.UTC).truncatedTo(ChronoUnit.MICROS);
+        OffsetDateTime now = Database.now(clock);
         Database.inTransaction(dataSource, c -> {
             try (PreparedStatement delete = c.prepareStatement("DELETE FROM recording WHERE cmiuuid = ?");
                  PreparedStatement insert = c.prepareStatement("INSERT INTO recording (cmiuuid, delivery_id, file_path, content_type,"

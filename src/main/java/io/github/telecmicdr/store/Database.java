@@ -7,6 +7,10 @@ import org.flywaydb.core.Flyway;
 import javax.sql.DataSource;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.time.Clock;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.time.temporal.ChronoUnit;
 
 /**
  * The one connection pool, H2 (embedded default) or PostgreSQL chosen by {@code db.url}, migrated
@@ -35,6 +39,14 @@ public final class Database {
                 .load()
                 .migrate();
         return dataSource;
+    }
+
+    /**
+     * Now, as every timestamp column stores it: UTC, to the microsecond (PostgreSQL's precision,
+     * so what is read back equals what was written).
+     */
+    public static OffsetDateTime now(Clock clock) {
+        return OffsetDateTime.now(clock).withOffsetSameInstant(ZoneOffset.UTC).truncatedTo(ChronoUnit.MICROS);
     }
 
     /** Work on a connection inside a transaction. */

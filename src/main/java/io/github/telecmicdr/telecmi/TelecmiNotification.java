@@ -8,10 +8,6 @@ public record TelecmiNotification(String kind, String cmiuuid, String appid, Str
 
     public static final String INCOMING_ANSWERED_CDR = "incoming-answered-cdr";
 
-    public boolean isIncomingAnsweredCdr() {
-        return cdr != null;
-    }
-
     /** The answered CDR's hangup reason, for the fan-out branch; null for every other kind. */
     public String hangupReason() {
         return cdr == null ? null : cdr.hangupReason();
