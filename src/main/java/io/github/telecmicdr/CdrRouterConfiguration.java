@@ -15,6 +15,7 @@ import io.github.telecmicdr.recording.Recordings;
 import io.github.telecmicdr.store.CdrQueries;
 import io.github.telecmicdr.store.Database;
 import io.github.telecmicdr.store.NotificationStore;
+import io.github.telecmicdr.telecmi.FanOutFields;
 import io.github.telecmicdr.telecmi.TelecmiParser;
 import io.github.telecmicdr.operations.CdrMetrics;
 import io.github.telecmicdr.operations.DatabaseHealthCheck;
@@ -98,6 +99,7 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
         problems.onWebhookRefusal(outcomes::refused);
         context.getRegistry().bind("problems", problems);
         context.getRegistry().bind("telecmiParser", new TelecmiParser(mapper));
+        context.getRegistry().bind("fanOutFields", new FanOutFields());
         Deliveries deliveries = new Deliveries(dataSource, mapper, clock, new Deliveries.Settings(
                 Integer.parseInt(settings.get("delivery.max-attempts", "10")),
                 Durations.parse("delivery.max-age", settings.get("delivery.max-age", "24h")),

@@ -1,0 +1,24 @@
+package io.github.telecmicdr.telecmi;
+
+import org.apache.camel.Exchange;
+import org.apache.camel.Processor;
+
+/**
+ * Names what the webhook route's fan-out branches on as variables: {@code hangupReason} (null but
+ * for an incoming answered CDR) and {@code recorded}. The filters then read
+ * {@code ${variable.hangupReason}}, a map lookup, instead of {@code ${body.hangupReason}}, which
+ * Camel's Simple language resolves by building a bean expression on every evaluation (12% of the
+ * webhook's CPU and a sixth of what it allocated per request).
+ */
+public final class FanOutFields implements Processor {
+
+    public static final String HANGUP_REASON = "hangupReason";
+    public static final String RECORDED = "recorded";
+
+    @Override
+    public void process(Exchange exchange) {
+        TelecmiNotification notification = exchange.getMessage().getBody(TelecmiNotification.class);
+        exchange.setVariable(HANGUP_REASON, notification.hangupReason());
+        exchange.setVariable(RECORDED, notification.recorded());
+    }
+}
