@@ -64,7 +64,7 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
 
         Path dataDir = Path.of(settings.get("data.dir", "data"));
         HikariDataSource dataSource = Database.open(
-                settings.get("db.url", "jdbc:h2:file:./data/cdr-router;WRITE_DELAY=0;DB_CLOSE_ON_EXIT=FALSE"),
+                settings.get("db.url", "jdbc:h2:file:./data/cdr-router;WRITE_DELAY=0;DB_CLOSE_ON_EXIT=FALSE;CACHE_SIZE=4096"),
                 settings.get("db.username", "sa"),
                 settings.get("db.password", ""),
                 Integer.parseInt(settings.get("db.pool-size", "10")),
