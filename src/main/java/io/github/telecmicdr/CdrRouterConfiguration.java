@@ -14,6 +14,7 @@ import io.github.telecmicdr.delivery.Durations;
 import io.github.telecmicdr.recording.Recordings;
 import io.github.telecmicdr.store.CdrQueries;
 import io.github.telecmicdr.store.Database;
+import io.github.telecmicdr.store.H2Compaction;
 import io.github.telecmicdr.store.NotificationStore;
 import io.github.telecmicdr.telecmi.FanOutFields;
 import io.github.telecmicdr.telecmi.TelecmiParser;
@@ -63,8 +64,9 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
         context.getRegistry().bind("objectMapper", mapper);
 
         Path dataDir = Path.of(settings.get("data.dir", "data"));
+        String dbUrl = settings.get("db.url", "jdbc:h2:file:./data/cdr-router;WRITE_DELAY=0;DB_CLOSE_ON_EXIT=FALSE;CACHE_SIZE=4096");
         HikariDataSource dataSource = Database.open(
-                settings.get("db.url", "jdbc:h2:file:./data/cdr-router;WRITE_DELAY=0;DB_CLOSE_ON_EXIT=FALSE;CACHE_SIZE=4096"),
+                dbUrl,
                 settings.get("db.username", "sa"),
                 settings.get("db.password", ""),
                 Integer.parseInt(settings.get("db.pool-size", "10")),
@@ -76,6 +78,10 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
                 dataSource.close();
             }
         }, true, true);
+        if (H2Compaction.appliesTo(dbUrl)) {
+            // added after the pool's service, so stopped before the pool closes
+            context.addService(new H2Compaction(dataSource, Long.parseLong(settings.get("db.h2-compaction-interval-ms", "1000"))), true, true);
+        }
 
         int serverPort = Integer.parseInt(settings.get("camel.server.port", "8080"));
         Tokens.Generated webhookToken = Tokens.resolve(settings.get("telecmi.webhook.token", ""), dataDir, "webhook-token");
