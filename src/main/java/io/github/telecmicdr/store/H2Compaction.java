@@ -28,7 +28,7 @@ public final class H2Compaction extends ServiceSupport {
     /** Rewrite while live pages fill less than this share of the chunks on file. */
     static final int TARGET_FILL_RATE = 80;
     /** At most this many bytes of pages rewritten per round. */
-    static final int BYTES_PER_ROUND = 4 << 20;
+    static final int BYTES_PER_ROUND = 1 << 20;
 
     private final DataSource dataSource;
     private final long periodMs;
