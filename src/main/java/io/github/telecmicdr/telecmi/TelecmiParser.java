@@ -27,6 +27,8 @@ public final class TelecmiParser {
 
     private static final Pattern CMIUUID = Pattern.compile("[A-Za-z0-9-]{1,64}");
     private static final Pattern DUPLICATE_FIELD = Pattern.compile("Duplicate field '(.*)'");
+    private static final Pattern NOT_SLUG = Pattern.compile("[^a-z0-9]+");
+    private static final Pattern EDGE_DASHES = Pattern.compile("^-|-$");
     /** Epoch values at or above this are milliseconds (1e11 s is the year 5138, 1e11 ms is 1973). */
     private static final long MILLIS_THRESHOLD = 100_000_000_000L;
     /** The longest text a typed column holds; longer values are refused, the raw payload keeps all. */
@@ -170,7 +172,7 @@ public final class TelecmiParser {
     }
 
     private static String slug(String value) {
-        String s = value.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9]+", "-").replaceAll("^-|-$", "");
+        String s = EDGE_DASHES.matcher(NOT_SLUG.matcher(value.toLowerCase(Locale.ROOT)).replaceAll("-")).replaceAll("");
         if (s.isEmpty()) {
             s = "unknown";
         }
