@@ -204,42 +204,38 @@ public final class NotificationStore extends ServiceSupport {
     }
 
     private static void bindNotification(PreparedStatement ps, TelecmiNotification n, OffsetDateTime receivedAt) throws SQLException {
-        {
-            ps.setString(1, n.kind());
-            ps.setString(2, n.cmiuuid());
-            ps.setString(3, n.appid());
-            ps.setString(4, n.method());
-            ps.setObject(5, receivedAt);
-            ps.setString(6, n.rawPayload());
-        }
+        ps.setString(1, n.kind());
+        ps.setString(2, n.cmiuuid());
+        ps.setString(3, n.appid());
+        ps.setString(4, n.method());
+        ps.setObject(5, receivedAt);
+        ps.setString(6, n.rawPayload());
     }
 
     private static void bindCdr(PreparedStatement ps, Cdr cdr, OffsetDateTime receivedAt, String recordingSkipped) throws SQLException {
-        {
-            int i = 0;
-            ps.setString(++i, cdr.cmiuuid());
-            ps.setString(++i, cdr.appid());
-            ps.setString(++i, cdr.direction());
-            ps.setString(++i, cdr.status());
-            ps.setString(++i, cdr.from());
-            ps.setString(++i, cdr.to());
-            ps.setString(++i, cdr.virtualNumber());
-            ps.setString(++i, cdr.user());
-            ps.setString(++i, cdr.team());
-            if (cdr.answeredSeconds() == null) {
-                ps.setNull(++i, Types.INTEGER);
-            } else {
-                ps.setInt(++i, cdr.answeredSeconds());
-            }
-            ps.setString(++i, cdr.hangupReason());
-            ps.setBoolean(++i, cdr.recorded());
-            ps.setString(++i, cdr.recordingFilename());
-            ps.setString(++i, cdr.conversationUuid());
-            ps.setString(++i, cdr.ivrName());
-            ps.setString(++i, cdr.custom());
-            ps.setObject(++i, cdr.callTime() == null ? null : cdr.callTime().atOffset(ZoneOffset.UTC), Types.TIMESTAMP_WITH_TIMEZONE);
-            ps.setObject(++i, receivedAt);
-            ps.setString(++i, recordingSkipped);
+        int i = 0;
+        ps.setString(++i, cdr.cmiuuid());
+        ps.setString(++i, cdr.appid());
+        ps.setString(++i, cdr.direction());
+        ps.setString(++i, cdr.status());
+        ps.setString(++i, cdr.from());
+        ps.setString(++i, cdr.to());
+        ps.setString(++i, cdr.virtualNumber());
+        ps.setString(++i, cdr.user());
+        ps.setString(++i, cdr.team());
+        if (cdr.answeredSeconds() == null) {
+            ps.setNull(++i, Types.INTEGER);
+        } else {
+            ps.setInt(++i, cdr.answeredSeconds());
         }
+        ps.setString(++i, cdr.hangupReason());
+        ps.setBoolean(++i, cdr.recorded());
+        ps.setString(++i, cdr.recordingFilename());
+        ps.setString(++i, cdr.conversationUuid());
+        ps.setString(++i, cdr.ivrName());
+        ps.setString(++i, cdr.custom());
+        ps.setObject(++i, cdr.callTime() == null ? null : cdr.callTime().atOffset(ZoneOffset.UTC), Types.TIMESTAMP_WITH_TIMEZONE);
+        ps.setObject(++i, receivedAt);
+        ps.setString(++i, recordingSkipped);
     }
 }
