@@ -29,6 +29,10 @@ public final class App {
 
     /** The service as {@code java -jar} runs it; tests start the same thing with overrides. */
     public static Main create() {
+        // Jakarta Mail looks its StreamProvider up with a ServiceLoader scan of the classpath on
+        // every MimeBodyPart, Multipart and encoded header (jakartaee/mail-api#699, #861): a quarter
+        // of the CPU while alerts are composed. Naming the provider makes the lookup a Class.forName.
+        System.getProperties().putIfAbsent("jakarta.mail.util.StreamProvider", "org.eclipse.angus.mail.util.MailStreamProvider");
         // no package scan: the configuration class is named, so test classes never leak in
         Main main = new Main();
         main.setPropertyPlaceholderLocations("file:" + PROPERTIES_FILE);

@@ -37,13 +37,6 @@ import java.util.regex.Pattern;
  */
 public final class AlertEmails {
 
-    static {
-        // Jakarta Mail looks its StreamProvider up with a ServiceLoader scan of the classpath on
-        // every MimeBodyPart, Multipart and encoded header (jakartaee/mail-api#699, #861): a quarter
-        // of the CPU under load. Naming the provider makes the lookup a Class.forName.
-        System.getProperties().putIfAbsent("jakarta.mail.util.StreamProvider", "org.eclipse.angus.mail.util.MailStreamProvider");
-    }
-
     private static final Pattern PLACEHOLDER = Pattern.compile("\\$\\{([a-z_]+)}");
     private static final DateTimeFormatter CALL_TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss zzz");
 
