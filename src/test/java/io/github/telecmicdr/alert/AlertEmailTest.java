@@ -205,7 +205,9 @@ class AlertEmailTest {
             String id = UUID.randomUUID().toString();
             s.postWebhook(cdr(id, "recv_cancel", "\"Sales\""));
             JsonNode retrying = Await.until(Duration.ofSeconds(20), () -> s.delivery(id, "alert-email"),
-                    d -> d.get("attempts").asInt() >= 2, "two failed attempts while SMTP is down");
+                    // attempts counts claims: wait until the second attempt has ended, not just begun
+                    d -> d.get("attempts").asInt() >= 2 && !"in_progress".equals(d.get("state").asText()),
+                    "two failed attempts while SMTP is down");
             assertEquals("pending", retrying.get("state").asText());
             assertFalse(retrying.get("last_error").isNull());
 

@@ -103,7 +103,9 @@ class OutageTest {
             String id = UUID.randomUUID().toString();
             service.postWebhook("{\"cmiuuid\":\"" + id + "\",\"status\":\"answered\",\"record\":true,\"filename\":\"" + id + ".wav\"}");
             JsonNode retrying = Await.until(Duration.ofSeconds(20), () -> service.delivery(id, "recording-download"),
-                    d -> d.get("attempts").asInt() >= 2, "attempts while TeleCMI is down");
+                    // attempts counts claims: wait until the second attempt has ended, not just begun
+                    d -> d.get("attempts").asInt() >= 2 && !"in_progress".equals(d.get("state").asText()),
+                    "attempts while TeleCMI is down");
             assertEquals("pending", retrying.get("state").asText());
             WireMockServer telecmi = new WireMockServer(options().bindAddress("127.0.0.1").port(port));
             telecmi.start();
