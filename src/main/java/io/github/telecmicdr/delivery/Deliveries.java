@@ -126,15 +126,19 @@ public final class Deliveries {
                 ps.setString(4, kind);
                 ps.setObject(5, now);
                 ps.setObject(6, now);
+                ps.addBatch();
+            }
+            int[] counts = due.isEmpty() ? new int[0] : ps.executeBatch();
+            for (int i = 0; i < counts.length; i++) {
                 // the conditional update is the claim: another instance that read the same row gets 0 here
-                if (ps.executeUpdate() == 1) {
+                if (counts[i] == 1) {
+                    Delivery d = due.get(i);
                     claimed.add(new Delivery(d.id(), d.cmiuuid(), d.kind(), d.attempts() + 1, d.createdAt(), d.claimedAt()));
                 }
             }
         }
     }
 
-    /** Marks the delivery done; returns once that is committed (completions share commits). */
     private void selectDue(Connection c, String sql, String kind, OffsetDateTime now, List<Delivery> due) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(sql)) {
             ps.setString(1, kind);
@@ -149,6 +153,7 @@ public final class Deliveries {
         }
     }
 
+    /** Marks the delivery done; returns once that is committed (completions share commits). */
     public void complete(Delivery delivery) throws SQLException {
         boolean ours = completions.submit(delivery);
         metrics.deliveryAttempt(delivery.kind(), DONE, took(delivery));
