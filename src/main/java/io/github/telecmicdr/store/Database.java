@@ -35,10 +35,17 @@ public final class Database {
         HikariDataSource dataSource = new HikariDataSource(config);
         Flyway.configure()
                 .dataSource(dataSource)
-                .locations("classpath:db/migration")
+                .locations(migrations(url))
                 .load()
                 .migrate();
         return dataSource;
+    }
+
+    /** The migrations every database gets, and H2's own tuning on top (db/h2: versions 2.1, 3.1, ...). */
+    static String[] migrations(String url) {
+        return url.startsWith("jdbc:h2:")
+                ? new String[] {"classpath:db/migration", "classpath:db/h2"}
+                : new String[] {"classpath:db/migration"};
     }
 
     /**

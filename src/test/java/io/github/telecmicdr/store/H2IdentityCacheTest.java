@@ -1,0 +1,73 @@
+package io.github.telecmicdr.store;
+
+import com.zaxxer.hikari.HikariDataSource;
+import org.h2.engine.SessionLocal;
+import org.h2.jdbc.JdbcConnection;
+import org.h2.mvstore.MVStore;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.util.UUID;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/**
+ * On H2, one group commit of many notifications must be one write of the store. H2 commits an
+ * identity's position separately each time its cache of ids runs out (every 32 ids by default), so
+ * without the db/h2 migration a batch of 256 notifications and their deliveries made ~16 writes.
+ */
+class H2IdentityCacheTest {
+
+    private static final int BATCH = 256;
+
+    @Test
+    void aBatchOfNotificationsAndDeliveriesIsOneWriteOfTheStore(@TempDir Path dir) throws Exception {
+        String url = "jdbc:h2:file:" + dir.resolve("cdr-router") + ";WRITE_DELAY=0;DB_CLOSE_ON_EXIT=FALSE";
+        try (HikariDataSource db = Database.open(url, "sa", "", 2, 5000);
+             Connection c = db.getConnection()) {
+            MVStore store = ((SessionLocal) c.unwrap(JdbcConnection.class).getSession()).getDatabase().getStore().getMvStore();
+            c.setAutoCommit(false);
+            insertBatch(c, 1); // the first id of each identity takes its cache: one write each
+            c.commit();
+            long before = store.getCurrentVersion();
+            insertBatch(c, BATCH);
+            c.commit();
+            long writes = store.getCurrentVersion() - before;
+            assertEquals(1, writes, BATCH + " notifications with a delivery each took " + writes + " writes of the store");
+            try (ResultSet rs = c.createStatement().executeQuery("SELECT COUNT(*), COUNT(DISTINCT id) FROM notification")) {
+                rs.next();
+                assertEquals(BATCH + 1, rs.getInt(1));
+                assertEquals(BATCH + 1, rs.getInt(2));
+            }
+        }
+    }
+
+    private static void insertBatch(Connection c, int size) throws Exception {
+        try (PreparedStatement notification = c.prepareStatement("INSERT INTO notification (kind, cmiuuid, appid, http_method, received_at, raw_payload)"
+                     + " VALUES ('incoming-answered-cdr', ?, '2222223', 'POST', CURRENT_TIMESTAMP, '{}')");
+             PreparedStatement cdr = c.prepareStatement("INSERT INTO cdr (cmiuuid, recorded, received_at) VALUES (?, FALSE, CURRENT_TIMESTAMP)");
+             PreparedStatement delivery = c.prepareStatement("INSERT INTO delivery (cmiuuid, kind, state, attempts, next_attempt_at, created_at)"
+                     + " VALUES (?, 'alert-email', 'pending', 0, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)")) {
+            for (int i = 0; i < size; i++) {
+                String cmiuuid = UUID.randomUUID().toString();
+                for (PreparedStatement ps : new PreparedStatement[] {notification, cdr, delivery}) {
+                    ps.setString(1, cmiuuid);
+                    ps.addBatch();
+                }
+            }
+            notification.executeBatch();
+            cdr.executeBatch();
+            delivery.executeBatch();
+        }
+    }
+
+    @Test
+    void postgresqlKeepsItsDefaultIdentities() {
+        assertEquals(1, Database.migrations("jdbc:postgresql://localhost/telecmi").length);
+        assertEquals(2, Database.migrations("jdbc:h2:file:./data/cdr-router").length);
+    }
+}
