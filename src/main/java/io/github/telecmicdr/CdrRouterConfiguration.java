@@ -38,6 +38,8 @@ import org.slf4j.LoggerFactory;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
 
 /**
  * Builds the beans the routes call, from {@code application.properties} (each key overridable by
@@ -65,14 +67,30 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
 
         Path dataDir = Path.of(settings.get("data.dir", "data"));
         String dbUrl = settings.get("db.url", "jdbc:h2:file:./data/cdr-router;WRITE_DELAY=0;DB_CLOSE_ON_EXIT=FALSE;CACHE_SIZE=4096");
-        HikariDataSource dataSource = Database.open(
+        HikariDataSource dataSource = Database.pool(
                 dbUrl,
                 settings.get("db.username", "sa"),
                 settings.get("db.password", ""),
                 Integer.parseInt(settings.get("db.pool-size", "10")),
                 Long.parseLong(settings.get("db.connection-timeout-ms", "5000")));
         context.getRegistry().bind("dataSource", dataSource);
+        // Migrating (opening H2 included) takes ~0.5 s: it runs while Camel loads and builds the
+        // routes, and the first service Camel starts waits for it, before any route consumes.
+        FutureTask<Void> migration = new FutureTask<>(() -> Database.migrate(dataSource, dbUrl), null);
+        Thread migrating = new Thread(migration, "db-migration");
+        migrating.setDaemon(true);
+        migrating.start();
         context.addService(new ServiceSupport() {
+            @Override
+            protected void doStart() throws Exception {
+                try {
+                    migration.get();
+                } catch (ExecutionException e) {
+                    // as if migrated here: Flyway's own exception, nothing added
+                    throw e.getCause() instanceof Exception cause ? cause : e;
+                }
+            }
+
             @Override
             protected void doStop() {
                 dataSource.close();

@@ -21,7 +21,15 @@ public final class Database {
     private Database() {
     }
 
+    /** A pool on a migrated database: {@link #pool}, then {@link #migrate}. */
     public static HikariDataSource open(String url, String username, String password, int maxPoolSize, long connectionTimeoutMs) {
+        HikariDataSource dataSource = pool(url, username, password, maxPoolSize, connectionTimeoutMs);
+        migrate(dataSource, url);
+        return dataSource;
+    }
+
+    /** The pool alone; nothing is asked of the database yet. */
+    public static HikariDataSource pool(String url, String username, String password, int maxPoolSize, long connectionTimeoutMs) {
         HikariConfig config = new HikariConfig();
         config.setPoolName("cdr-router-db");
         config.setJdbcUrl(url);
@@ -32,13 +40,16 @@ public final class Database {
         config.setConnectionTimeout(connectionTimeoutMs);
         // start even when the database is not up yet: requests answer 503 until it is
         config.setInitializationFailTimeout(-1);
-        HikariDataSource dataSource = new HikariDataSource(config);
+        return new HikariDataSource(config);
+    }
+
+    /** Brings the schema up to date (Flyway): what db/migration holds, and db/h2 on H2. */
+    public static void migrate(DataSource dataSource, String url) {
         Flyway.configure()
                 .dataSource(dataSource)
                 .locations(migrations(url))
                 .load()
                 .migrate();
-        return dataSource;
     }
 
     /** The migrations every database gets, and H2's own tuning on top (db/h2: versions 2.1, 3.1, ...). */
