@@ -66,7 +66,7 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
         context.getRegistry().bind("objectMapper", mapper);
 
         Path dataDir = Path.of(settings.get("data.dir", "data"));
-        String dbUrl = settings.get("db.url", "jdbc:h2:file:./data/cdr-router;WRITE_DELAY=0;DB_CLOSE_ON_EXIT=FALSE;CACHE_SIZE=4096");
+        String dbUrl = settings.get("db.url", "jdbc:h2:file:./data/cdr-router;WRITE_DELAY=0;DB_CLOSE_ON_EXIT=FALSE;CACHE_SIZE=1024");
         HikariDataSource dataSource = Database.pool(
                 dbUrl,
                 settings.get("db.username", "sa"),
