@@ -98,7 +98,7 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
         }, true, true);
         if (H2Compaction.appliesTo(dbUrl)) {
             // added after the pool's service, so stopped before the pool closes
-            context.addService(new H2Compaction(dataSource, Long.parseLong(settings.get("db.h2-compaction-interval-ms", "250"))), true, true);
+            context.addService(new H2Compaction(dataSource, Long.parseLong(settings.get("db.h2-compaction-interval-ms", "62"))), true, true);
         }
 
         int serverPort = Integer.parseInt(settings.get("camel.server.port", "8080"));

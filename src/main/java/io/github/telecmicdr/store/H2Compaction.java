@@ -27,8 +27,12 @@ public final class H2Compaction extends ServiceSupport {
     private static final Logger LOG = LoggerFactory.getLogger(H2Compaction.class);
     /** Rewrite while live pages fill less than this share of the chunks on file. */
     static final int TARGET_FILL_RATE = 80;
-    /** At most this many bytes of pages rewritten per round. */
-    static final int BYTES_PER_ROUND = 1 << 20;
+    /**
+     * At most this many bytes of pages rewritten per round. A round holds H2's store lock, so every
+     * commit waits for it: 1 MB rounds took 10-33 ms and made the p99 of requests 37-54 ms once old
+     * chunks were due; 256 KB rounds (4 times as often) take 5-9 ms, p99 16 ms.
+     */
+    static final int BYTES_PER_ROUND = 256 * 1024;
 
     private final DataSource dataSource;
     private final long periodMs;
