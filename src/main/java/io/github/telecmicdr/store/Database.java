@@ -38,7 +38,8 @@ public final class Database {
         config.setMaximumPoolSize(maxPoolSize);
         // fail a request fast while the database is away, instead of holding TeleCMI for 30 s
         config.setConnectionTimeout(connectionTimeoutMs);
-        // start even when the database is not up yet: requests answer 503 until it is
+        // building the pool asks nothing of the database: the migration is what fails a start
+        // without one, and when it goes away later, requests answer 503 until it is back
         config.setInitializationFailTimeout(-1);
         return new HikariDataSource(config);
     }
