@@ -130,7 +130,7 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
                 Durations.parse("delivery.lease", settings.get("delivery.lease", "2m")),
                 Durations.parse("delivery.backoff-initial", settings.get("delivery.backoff-initial", "10s")),
                 Durations.parse("delivery.backoff-max", settings.get("delivery.backoff-max", "30m")),
-                Integer.parseInt(settings.get("delivery.batch-size", "20"))), metrics, secrets);
+                Integer.parseInt(settings.get("delivery.batch-size", "20"))), metrics, secrets, context::isStopping);
         context.getRegistry().bind("deliveries", deliveries);
         context.addService(new ServiceSupport() {
             @Override

@@ -25,6 +25,7 @@ import java.util.Collection;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.BooleanSupplier;
 
 /**
  * The lifecycle of every follow-up: planned with the CDR, claimed by one atomic conditional update
@@ -54,14 +55,18 @@ public final class Deliveries {
     private final CdrMetrics metrics;
     private final List<String> secrets;
     private final GroupCommit<Delivery, Boolean> completions;
+    private final BooleanSupplier stopping;
     private final String owner = ManagementFactory.getRuntimeMXBean().getName() + "-" + UUID.randomUUID().toString().substring(0, 8);
 
     /** How deliveries are retried; see the delivery.* keys of application.properties. */
     public record Settings(int maxAttempts, Duration maxAge, Duration lease, Duration backoffInitial, Duration backoffMax, int batchSize) {
     }
 
-    public Deliveries(DataSource dataSource, ObjectMapper mapper, Clock clock, Settings settings, CdrMetrics metrics, Collection<String> secrets) {
+    /** @param stopping true once the service is stopping: from then on nothing more is claimed */
+    public Deliveries(DataSource dataSource, ObjectMapper mapper, Clock clock, Settings settings, CdrMetrics metrics, Collection<String> secrets,
+                      BooleanSupplier stopping) {
         this.dataSource = dataSource;
+        this.stopping = stopping;
         this.mapper = mapper;
         this.clock = clock;
         this.settings = settings;
@@ -93,9 +98,14 @@ public final class Deliveries {
 
     /**
      * Claims up to batch-size due deliveries of a kind for this instance, each one only once, in
-     * one transaction: the claims are durable before any work starts.
+     * one transaction: the claims are durable before any work starts. Nothing once the service is
+     * stopping: the claim loops end after the batch in hand, instead of working through the whole
+     * backlog until the shutdown timeout interrupts them and leaves their claims leased.
      */
     public List<Delivery> claim(String kind) throws SQLException {
+        if (stopping.getAsBoolean()) {
+            return List.of();
+        }
         OffsetDateTime now = now();
         OffsetDateTime leaseUntil = now.plus(settings.lease());
         List<Delivery> claimed = new ArrayList<>();

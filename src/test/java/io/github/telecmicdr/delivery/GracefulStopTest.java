@@ -1,0 +1,121 @@
+package io.github.telecmicdr.delivery;
+
+import com.zaxxer.hikari.HikariDataSource;
+import io.github.telecmicdr.store.Database;
+import io.github.telecmicdr.testing.Await;
+import io.github.telecmicdr.testing.RunningService;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Stopping the service with a backlog of alerts: it finishes the deliveries it has claimed and
+ * claims no more, so it stops within its shutdown timeout and leaves no delivery leased (a leased
+ * delivery waits out delivery.lease, 2 minutes by default, before anyone sends it). Before, the
+ * claim loop kept working through the backlog until the timeout interrupted it mid-batch.
+ */
+class GracefulStopTest {
+
+    private static final int BACKLOG = 5000;
+
+    @Test
+    void aStopWithABacklogLeavesNothingLeasedAndEveryWrittenAlertDone() throws Exception {
+        RunningService first = RunningService.builder().build();
+        Path data = first.dataDir();
+        String url = "jdbc:h2:file:" + data.resolve("cdr-router") + ";WRITE_DELAY=0;DB_CLOSE_ON_EXIT=FALSE";
+        first.close();
+        try (HikariDataSource db = Database.open(url, "sa", "", 2, 5000)) {
+            planAlerts(db, BACKLOG);
+        }
+
+        RunningService service = RunningService.builder()
+                .property("data.dir", data.toString())
+                .property("db.url", url)
+                .property("camel.main.shutdown-timeout", "3")
+                .build();
+        Path outbox = data.resolve("outbox");
+        Await.until(Duration.ofSeconds(30), () -> emlFiles(outbox), n -> n >= 100, "the first alerts in the outbox");
+        service.close();
+        assertFalse(service.camelContext().getShutdownStrategy().isTimeoutOccurred(),
+                "the stop waited for its shutdown timeout: the claim loop kept working through the backlog");
+
+        try (HikariDataSource db = Database.open(url, "sa", "", 2, 5000)) {
+            Map<String, Integer> states = states(db);
+            assertEquals(null, states.get("in_progress"), "deliveries left leased: " + states);
+            // nothing was interrupted mid-attempt either (an interrupted attempt is put back with a retry)
+            assertEquals(0, interruptedAttempts(db), "attempts cut short by the shutdown timeout");
+            int done = states.getOrDefault("done", 0);
+            assertTrue(done < BACKLOG, "the backlog was not left for the next start: " + states);
+            assertEquals(BACKLOG, done + states.getOrDefault("pending", 0), states.toString());
+            // every alert written was recorded as done, and none was written twice
+            assertEquals(done, emlFiles(outbox));
+        }
+    }
+
+    private static void planAlerts(HikariDataSource db, int count) throws SQLException {
+        try (Connection c = db.getConnection();
+             PreparedStatement notification = c.prepareStatement("INSERT INTO notification (kind, cmiuuid, appid, http_method, received_at, raw_payload)"
+                     + " VALUES ('incoming-answered-cdr', ?, '2222223', 'POST', CURRENT_TIMESTAMP, '{}')");
+             PreparedStatement cdr = c.prepareStatement("INSERT INTO cdr (cmiuuid, appid, direction, call_status, caller_number, called_number,"
+                     + " agent, hangup_reason, recorded, received_at) VALUES (?, '2222223', 'inbound', 'answered', '440000000002', '440000000001',"
+                     + " '204_2222223', 'recv_cancel', FALSE, CURRENT_TIMESTAMP)");
+             PreparedStatement delivery = c.prepareStatement("INSERT INTO delivery (cmiuuid, kind, state, attempts, next_attempt_at, created_at)"
+                     + " VALUES (?, 'alert-email', 'pending', 0, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)")) {
+            c.setAutoCommit(false);
+            for (int i = 0; i < count; i++) {
+                String cmiuuid = "backlog-" + i;
+                for (PreparedStatement ps : new PreparedStatement[] {notification, cdr, delivery}) {
+                    ps.setString(1, cmiuuid);
+                    ps.addBatch();
+                }
+            }
+            notification.executeBatch();
+            cdr.executeBatch();
+            delivery.executeBatch();
+            c.commit();
+        }
+    }
+
+    private static int interruptedAttempts(HikariDataSource db) throws SQLException {
+        try (Connection c = db.getConnection();
+             ResultSet rs = c.createStatement().executeQuery("SELECT COUNT(*) FROM delivery WHERE state = 'pending' AND attempts > 0")) {
+            rs.next();
+            return rs.getInt(1);
+        }
+    }
+
+    private static Map<String, Integer> states(HikariDataSource db) throws SQLException {
+        Map<String, Integer> states = new TreeMap<>();
+        try (Connection c = db.getConnection();
+             ResultSet rs = c.createStatement().executeQuery("SELECT state, COUNT(*) FROM delivery GROUP BY state")) {
+            while (rs.next()) {
+                states.put(rs.getString(1), rs.getInt(2));
+            }
+        }
+        return states;
+    }
+
+    private static int emlFiles(Path outbox) {
+        if (!Files.isDirectory(outbox)) {
+            return 0;
+        }
+        try (Stream<Path> files = Files.list(outbox)) {
+            return (int) files.filter(f -> f.getFileName().toString().endsWith(".eml")).count();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+}
