@@ -5,7 +5,10 @@ import io.github.telecmicdr.store.Database;
 import io.github.telecmicdr.testing.Await;
 import io.github.telecmicdr.testing.RunningService;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -32,11 +35,8 @@ class GracefulStopTest {
     private static final int BACKLOG = 5000;
 
     @Test
-    void aStopWithABacklogLeavesNothingLeasedAndEveryWrittenAlertDone() throws Exception {
-        RunningService first = RunningService.builder().build();
-        Path data = first.dataDir();
+    void aStopWithABacklogLeavesNothingLeasedAndEveryWrittenAlertDone(@TempDir Path data) throws Exception {
         String url = "jdbc:h2:file:" + data.resolve("cdr-router") + ";WRITE_DELAY=0;DB_CLOSE_ON_EXIT=FALSE";
-        first.close();
         try (HikariDataSource db = Database.open(url, "sa", "", 2, 5000)) {
             planAlerts(db, BACKLOG);
         }
@@ -114,8 +114,8 @@ class GracefulStopTest {
         }
         try (Stream<Path> files = Files.list(outbox)) {
             return (int) files.filter(f -> f.getFileName().toString().endsWith(".eml")).count();
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
     }
 }
