@@ -4,6 +4,7 @@ import com.zaxxer.hikari.HikariDataSource;
 import io.github.telecmicdr.store.Database;
 import io.github.telecmicdr.testing.Await;
 import io.github.telecmicdr.testing.RunningService;
+import io.github.telecmicdr.testing.StoredCalls;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -12,12 +13,12 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.stream.IntStream;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -66,25 +67,9 @@ class GracefulStopTest {
     }
 
     private static void planAlerts(HikariDataSource db, int count) throws SQLException {
-        try (Connection c = db.getConnection();
-             PreparedStatement notification = c.prepareStatement("INSERT INTO notification (kind, cmiuuid, appid, http_method, received_at, raw_payload)"
-                     + " VALUES ('incoming-answered-cdr', ?, '2222223', 'POST', CURRENT_TIMESTAMP, '{}')");
-             PreparedStatement cdr = c.prepareStatement("INSERT INTO cdr (cmiuuid, appid, direction, call_status, caller_number, called_number,"
-                     + " agent, hangup_reason, recorded, received_at) VALUES (?, '2222223', 'inbound', 'answered', '440000000002', '440000000001',"
-                     + " '204_2222223', 'recv_cancel', FALSE, CURRENT_TIMESTAMP)");
-             PreparedStatement delivery = c.prepareStatement("INSERT INTO delivery (cmiuuid, kind, state, attempts, next_attempt_at, created_at)"
-                     + " VALUES (?, 'alert-email', 'pending', 0, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)")) {
+        try (Connection c = db.getConnection()) {
             c.setAutoCommit(false);
-            for (int i = 0; i < count; i++) {
-                String cmiuuid = "backlog-" + i;
-                for (PreparedStatement ps : new PreparedStatement[] {notification, cdr, delivery}) {
-                    ps.setString(1, cmiuuid);
-                    ps.addBatch();
-                }
-            }
-            notification.executeBatch();
-            cdr.executeBatch();
-            delivery.executeBatch();
+            StoredCalls.insertWithDueAlert(c, IntStream.range(0, count).mapToObj(i -> "backlog-" + i).toList());
             c.commit();
         }
     }

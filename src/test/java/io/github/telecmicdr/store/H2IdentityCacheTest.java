@@ -1,6 +1,7 @@
 package io.github.telecmicdr.store;
 
 import com.zaxxer.hikari.HikariDataSource;
+import io.github.telecmicdr.testing.StoredCalls;
 import org.h2.engine.SessionLocal;
 import org.h2.jdbc.JdbcConnection;
 import org.h2.mvstore.MVStore;
@@ -9,9 +10,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.util.UUID;
+import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -47,22 +48,7 @@ class H2IdentityCacheTest {
     }
 
     private static void insertBatch(Connection c, int size) throws Exception {
-        try (PreparedStatement notification = c.prepareStatement("INSERT INTO notification (kind, cmiuuid, appid, http_method, received_at, raw_payload)"
-                     + " VALUES ('incoming-answered-cdr', ?, '2222223', 'POST', CURRENT_TIMESTAMP, '{}')");
-             PreparedStatement cdr = c.prepareStatement("INSERT INTO cdr (cmiuuid, recorded, received_at) VALUES (?, FALSE, CURRENT_TIMESTAMP)");
-             PreparedStatement delivery = c.prepareStatement("INSERT INTO delivery (cmiuuid, kind, state, attempts, next_attempt_at, created_at)"
-                     + " VALUES (?, 'alert-email', 'pending', 0, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)")) {
-            for (int i = 0; i < size; i++) {
-                String cmiuuid = UUID.randomUUID().toString();
-                for (PreparedStatement ps : new PreparedStatement[] {notification, cdr, delivery}) {
-                    ps.setString(1, cmiuuid);
-                    ps.addBatch();
-                }
-            }
-            notification.executeBatch();
-            cdr.executeBatch();
-            delivery.executeBatch();
-        }
+        StoredCalls.insertWithDueAlert(c, Stream.generate(() -> UUID.randomUUID().toString()).limit(size).toList());
     }
 
     @Test

@@ -1,0 +1,37 @@
+package io.github.telecmicdr.testing;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.util.List;
+
+/** Rows as the webhook stores them, written straight to the database for tests that need many. */
+public final class StoredCalls {
+
+    private StoredCalls() {
+    }
+
+    /**
+     * For each cmiuuid: its notification, an answered CDR with an alerting hangup reason, and a due
+     * alert-email delivery, as JDBC batches on the caller's connection (the caller commits).
+     */
+    public static void insertWithDueAlert(Connection c, List<String> cmiuuids) throws SQLException {
+        try (PreparedStatement notification = c.prepareStatement("INSERT INTO notification (kind, cmiuuid, appid, http_method, received_at, raw_payload)"
+                     + " VALUES ('incoming-answered-cdr', ?, '2222223', 'POST', CURRENT_TIMESTAMP, '{}')");
+             PreparedStatement cdr = c.prepareStatement("INSERT INTO cdr (cmiuuid, appid, direction, call_status, caller_number, called_number,"
+                     + " agent, hangup_reason, recorded, received_at) VALUES (?, '2222223', 'inbound', 'answered', '440000000002', '440000000001',"
+                     + " '204_2222223', 'recv_cancel', FALSE, CURRENT_TIMESTAMP)");
+             PreparedStatement delivery = c.prepareStatement("INSERT INTO delivery (cmiuuid, kind, state, attempts, next_attempt_at, created_at)"
+                     + " VALUES (?, 'alert-email', 'pending', 0, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)")) {
+            for (String cmiuuid : cmiuuids) {
+                for (PreparedStatement ps : new PreparedStatement[] {notification, cdr, delivery}) {
+                    ps.setString(1, cmiuuid);
+                    ps.addBatch();
+                }
+            }
+            notification.executeBatch();
+            cdr.executeBatch();
+            delivery.executeBatch();
+        }
+    }
+}
