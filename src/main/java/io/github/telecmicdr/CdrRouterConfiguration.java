@@ -15,11 +15,13 @@ import io.github.telecmicdr.recording.Recordings;
 import io.github.telecmicdr.store.CdrQueries;
 import io.github.telecmicdr.store.Database;
 import io.github.telecmicdr.store.H2Compaction;
+import io.github.telecmicdr.store.H2Durability;
 import io.github.telecmicdr.store.NotificationStore;
 import io.github.telecmicdr.telecmi.FanOutFields;
 import io.github.telecmicdr.telecmi.TelecmiParser;
 import io.github.telecmicdr.operations.CdrMetrics;
 import io.github.telecmicdr.operations.DatabaseHealthCheck;
+import io.github.telecmicdr.operations.WriterHealthCheck;
 import io.github.telecmicdr.webhook.WebhookGate;
 import io.github.telecmicdr.webhook.WebhookOutcomes;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -37,7 +39,9 @@ import org.slf4j.LoggerFactory;
 
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.FutureTask;
 
@@ -51,6 +55,8 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
 
     /** JSON nesting deeper than this is refused: TeleCMI's payloads are flat. */
     static final int MAX_JSON_DEPTH = 32;
+    /** What a group commit of a full batch may take on a slow disk, beyond waiting for a connection. */
+    static final Duration COMMIT_ALLOWANCE = Duration.ofSeconds(10);
 
     @Override
     public void configure(CamelContext context) throws Exception {
@@ -66,13 +72,20 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
         context.getRegistry().bind("objectMapper", mapper);
 
         Path dataDir = Path.of(settings.get("data.dir", "data"));
-        String dbUrl = settings.get("db.url", "jdbc:h2:file:./data/cdr-router;WRITE_DELAY=0;DB_CLOSE_ON_EXIT=FALSE;CACHE_SIZE=1024");
+        H2Durability.Url durableUrl = H2Durability.of(settings.get("db.url", "jdbc:h2:file:./data/cdr-router;CACHE_SIZE=1024"));
+        String dbUrl = durableUrl.url();
+        if (!durableUrl.added().isEmpty()) {
+            // the URL itself is not logged: it may carry a user name or password
+            LOG.info("db.url: added {} to the H2 settings, so that every commit is written before the webhook answers",
+                    String.join(";", durableUrl.added()));
+        }
+        long connectionTimeoutMs = Long.parseLong(settings.get("db.connection-timeout-ms", "5000"));
         HikariDataSource dataSource = Database.pool(
                 dbUrl,
                 settings.get("db.username", "sa"),
                 settings.get("db.password", ""),
                 Integer.parseInt(settings.get("db.pool-size", "10")),
-                Long.parseLong(settings.get("db.connection-timeout-ms", "5000")));
+                connectionTimeoutMs);
         context.getRegistry().bind("dataSource", dataSource);
         // Migrating (opening H2 included) takes ~0.5 s: it runs while Camel loads and builds the
         // routes, and the first service Camel starts waits for it, before any route consumes.
@@ -117,6 +130,9 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
         }
         CdrMetrics metrics = new CdrMetrics(meterRegistry, dataSource, clock);
         context.getRegistry().bind("databaseHealthCheck", new DatabaseHealthCheck(dataSource));
+        // a request waits this long for the commit that holds it, then answers 503: a connection
+        // from the pool (db.connection-timeout-ms), plus what a commit of a full batch may take
+        Duration commitWaitBound = Duration.ofMillis(connectionTimeoutMs).plus(COMMIT_ALLOWANCE);
         WebhookOutcomes outcomes = new WebhookOutcomes(metrics);
         context.getRegistry().bind("webhookOutcomes", outcomes);
         ProblemResponses problems = new ProblemResponses(mapper);
@@ -130,7 +146,7 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
                 Durations.parse("delivery.lease", settings.get("delivery.lease", "2m")),
                 Durations.parse("delivery.backoff-initial", settings.get("delivery.backoff-initial", "10s")),
                 Durations.parse("delivery.backoff-max", settings.get("delivery.backoff-max", "30m")),
-                Integer.parseInt(settings.get("delivery.batch-size", "20"))), metrics, secrets, context::isStopping);
+                Integer.parseInt(settings.get("delivery.batch-size", "20")), commitWaitBound), metrics, secrets, context::isStopping);
         context.getRegistry().bind("deliveries", deliveries);
         context.addService(new ServiceSupport() {
             @Override
@@ -144,8 +160,10 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
             }
         }, true, true);
         NotificationStore notificationStore = new NotificationStore(dataSource, deliveries, clock,
-                Integer.parseInt(settings.get("db.max-batch", "256")));
+                Integer.parseInt(settings.get("db.max-batch", "256")), commitWaitBound);
         context.getRegistry().bind("notificationStore", notificationStore);
+        context.getRegistry().bind("writerHealthCheck", new WriterHealthCheck(Map.of(
+                "notifications", notificationStore::writerProblem, "delivery completions", deliveries::writerProblem)));
         context.addService(notificationStore, true, true);
         CdrQueries cdrQueries = new CdrQueries(dataSource, mapper);
         context.getRegistry().bind("cdrQueries", cdrQueries);

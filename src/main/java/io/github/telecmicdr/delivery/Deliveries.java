@@ -59,7 +59,8 @@ public final class Deliveries {
     private final String owner = ManagementFactory.getRuntimeMXBean().getName() + "-" + UUID.randomUUID().toString().substring(0, 8);
 
     /** How deliveries are retried; see the delivery.* keys of application.properties. */
-    public record Settings(int maxAttempts, Duration maxAge, Duration lease, Duration backoffInitial, Duration backoffMax, int batchSize) {
+    public record Settings(int maxAttempts, Duration maxAge, Duration lease, Duration backoffInitial, Duration backoffMax, int batchSize,
+                           Duration commitWaitBound) {
     }
 
     /** @param stopping true once the service is stopping: from then on nothing more is claimed */
@@ -71,7 +72,7 @@ public final class Deliveries {
         this.clock = clock;
         this.settings = settings;
         this.metrics = metrics;
-        this.completions = new GroupCommit<>("delivery-completions", dataSource, 256, this::markDone);
+        this.completions = new GroupCommit<>("delivery-completions", dataSource, 256, settings.commitWaitBound(), this::markDone);
         this.secrets = secrets.stream().filter(s -> s != null && s.length() >= 4).toList();
     }
 
@@ -196,6 +197,11 @@ public final class Deliveries {
 
     public void start() {
         completions.start();
+    }
+
+    /** Null while completions are written, else what is wrong with their writer (for the health check). */
+    public String writerProblem() {
+        return completions.problem();
     }
 
     public void stop() {

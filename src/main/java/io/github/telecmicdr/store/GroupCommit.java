@@ -7,6 +7,8 @@ import org.slf4j.LoggerFactory;
 import javax.sql.DataSource;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.sql.SQLTransientException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
@@ -14,6 +16,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * Group commit: callers on many threads hand in writes; one writer thread puts everything waiting
@@ -41,43 +44,81 @@ public final class GroupCommit<T, R> extends ServiceSupport {
         }
     }
 
-    private record Pending<T, R>(T item, CompletableFuture<R> answer) {
+    private record Pending<T, R>(T item, CompletableFuture<R> answer, long since) {
     }
 
     private final DataSource dataSource;
     private final int maxBatch;
     private final BatchWrite<T, R> batchWrite;
+    private final long waitBoundNanos;
     private final BlockingQueue<Pending<T, R>> queue = new LinkedBlockingQueue<>();
     private final Thread writer;
     private volatile boolean running = true;
+    /** The batch in the writer's hands, for the health check: when it was taken (0: none). */
+    private volatile long batchTakenAt;
 
-    public GroupCommit(String name, DataSource dataSource, int maxBatch, BatchWrite<T, R> batchWrite) {
+    /**
+     * @param waitBound how long a caller waits for its commit before giving up (the write may still
+     *                  commit later: a retry of it is then a duplicate); the health check reports a
+     *                  writer that holds a batch or leaves writes waiting longer than this
+     */
+    public GroupCommit(String name, DataSource dataSource, int maxBatch, Duration waitBound, BatchWrite<T, R> batchWrite) {
         this.dataSource = dataSource;
         this.maxBatch = maxBatch;
         this.batchWrite = batchWrite;
+        this.waitBoundNanos = waitBound.toNanos();
         this.writer = new Thread(this::writeLoop, name);
         this.writer.setDaemon(true);
         this.writer.start();
     }
 
-    /** Hands in one write and waits for the commit that holds it. */
+    /**
+     * Hands in one write and waits for the commit that holds it, at most the wait bound: a writer
+     * that is stuck (or a database that takes that long) must not hold every caller for good.
+     */
     public R submit(T item) throws SQLException {
         if (!running) {
             throw new SQLException("the service is stopping; nothing was written");
         }
-        Pending<T, R> pending = new Pending<>(item, new CompletableFuture<>());
+        Pending<T, R> pending = new Pending<>(item, new CompletableFuture<>(), System.nanoTime());
         queue.add(pending);
         try {
-            return pending.answer().get();
+            return pending.answer().get(waitBoundNanos, TimeUnit.NANOSECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+            queue.remove(pending);
             throw new SQLException("interrupted while waiting for the commit", e);
+        } catch (TimeoutException e) {
+            // still queued: never written; already taken: it may commit, and a retry is a duplicate
+            queue.remove(pending);
+            throw new SQLTransientException("no commit within " + Duration.ofNanos(waitBoundNanos).toMillis()
+                    + " ms (" + writer.getName() + " is stuck or the database is too slow); retry later");
         } catch (ExecutionException e) {
             if (e.getCause() instanceof SQLException sql) {
                 throw sql;
             }
             throw new SQLException("the write failed: " + e.getCause(), e.getCause());
         }
+    }
+
+    /**
+     * Null while the writer works, else why not: its thread ended, or it has held a batch, or left
+     * a write waiting, for longer than the wait bound.
+     */
+    public String problem() {
+        if (!writer.isAlive()) {
+            return running ? writer.getName() + " has stopped" : null;
+        }
+        long now = System.nanoTime();
+        long taken = batchTakenAt;
+        if (taken != 0 && now - taken > waitBoundNanos) {
+            return writer.getName() + " has been committing one batch for " + TimeUnit.NANOSECONDS.toSeconds(now - taken) + " s";
+        }
+        Pending<T, R> oldest = queue.peek();
+        if (oldest != null && now - oldest.since() > waitBoundNanos) {
+            return writer.getName() + " has left a write waiting for " + TimeUnit.NANOSECONDS.toSeconds(now - oldest.since()) + " s";
+        }
+        return null;
     }
 
     private void writeLoop() {
@@ -88,17 +129,22 @@ public final class GroupCommit<T, R> extends ServiceSupport {
                 if (first == null) {
                     continue;
                 }
+                batchTakenAt = System.nanoTime();
                 batch.add(first);
                 queue.drainTo(batch, maxBatch - 1);
                 commit(batch);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 break;
-            } catch (RuntimeException e) {
+            } catch (Throwable e) {
+                // an Error too (OutOfMemoryError, StackOverflowError): its callers get an answer
+                // (503, retry) instead of waiting, and the writer goes on with the next batch
                 LOG.error("{} failed", writer.getName(), e);
-                batch.forEach(p -> p.answer().completeExceptionally(e));
+                SQLException failed = new SQLException("the write failed: " + e.getClass().getSimpleName(), e);
+                batch.forEach(p -> p.answer().completeExceptionally(failed));
             } finally {
                 batch.clear();
+                batchTakenAt = 0;
             }
         }
         SQLException stopped = new SQLException("the service stopped; nothing was written");

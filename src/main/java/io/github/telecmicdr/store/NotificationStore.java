@@ -16,6 +16,7 @@ import java.sql.SQLException;
 import java.sql.Savepoint;
 import java.sql.Types;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
@@ -49,10 +50,11 @@ public final class NotificationStore extends ServiceSupport {
     private record Write(TelecmiNotification notification, List<String> planned, String recordingSkipped) {
     }
 
-    public NotificationStore(DataSource dataSource, Deliveries deliveries, Clock clock, int maxBatch) {
+    /** @param commitWaitBound how long a request waits for its commit before answering 503 */
+    public NotificationStore(DataSource dataSource, Deliveries deliveries, Clock clock, int maxBatch, Duration commitWaitBound) {
         this.deliveries = deliveries;
         this.clock = clock;
-        this.groupCommit = new GroupCommit<>("notification-writer", dataSource, maxBatch, new GroupCommit.BatchWrite<>() {
+        this.groupCommit = new GroupCommit<>("notification-writer", dataSource, maxBatch, commitWaitBound, new GroupCommit.BatchWrite<>() {
             @Override
             public Object[] write(Connection c, List<Write> batch) throws SQLException {
                 return writeInBatches(c, batch, now());
@@ -191,6 +193,11 @@ public final class NotificationStore extends ServiceSupport {
             }
         }
         return outcomes;
+    }
+
+    /** Null while notifications are written, else what is wrong with the writer (for the health check). */
+    public String writerProblem() {
+        return groupCommit.problem();
     }
 
     @Override

@@ -24,6 +24,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -40,11 +41,31 @@ class DurableAcknowledgementIT {
     @Test
     void everyAcknowledgedCdrSurvivesKillMinus9() throws Exception {
         Path data = Files.createTempDirectory("cdr-router-kill9");
+        killUnderLoadAndReadBack(data, "jdbc:h2:file:" + data.resolve("cdr-router") + ";WRITE_DELAY=0;DB_CLOSE_ON_EXIT=FALSE");
+    }
+
+    /** A URL as a user types it, without our settings: the service adds them (H2's default loses ~6%). */
+    @Test
+    void everyAcknowledgedCdrSurvivesKillMinus9WithAUserStyleUrl() throws Exception {
+        Path data = Files.createTempDirectory("cdr-router-kill9-user-url");
+        killUnderLoadAndReadBack(data, "jdbc:h2:file:" + data.resolve("db"));
+    }
+
+    @Test
+    void aUrlThatDelaysWritesStopsTheStartNamingDbUrl() throws Exception {
+        Path data = Files.createTempDirectory("cdr-router-write-delay");
+        IllegalStateException refused = assertThrows(IllegalStateException.class, () -> ChildService.start(Map.of(
+                "DATA_DIR", data.toString(), "DB_URL", "jdbc:h2:file:" + data.resolve("db") + ";WRITE_DELAY=500")));
+        assertTrue(refused.getMessage().contains("the service exited with"), refused.getMessage());
+        assertTrue(refused.getMessage().contains("db.url sets WRITE_DELAY=500"), refused.getMessage());
+    }
+
+    private void killUnderLoadAndReadBack(Path data, String dbUrl) throws Exception {
         Map<String, String> env = Map.of(
                 "TELECMI_WEBHOOK_TOKEN", WEBHOOK_TOKEN,
                 "API_TOKEN", API_TOKEN,
                 "DATA_DIR", data.toString(),
-                "DB_URL", "jdbc:h2:file:" + data.resolve("cdr-router") + System.getProperty("it.h2.options", ";WRITE_DELAY=0;DB_CLOSE_ON_EXIT=FALSE"));
+                "DB_URL", dbUrl);
         ChildService child = ChildService.start(env);
         Set<String> acknowledged = ConcurrentHashMap.newKeySet();
         String seed = Files.readString(Path.of("samples/incoming-answered-cdr.json"));

@@ -29,6 +29,7 @@ class OperationsTest {
             assertEquals(200, health.status());
             assertTrue(health.body().contains("\"status\":\"UP\""), health.body());
             assertTrue(health.body().contains("\"name\":\"database\""), "the database is part of health: " + health.body());
+            assertTrue(health.body().contains("\"name\":\"writers\""), "the group-commit writers are part of health: " + health.body());
             assertEquals(200, management(s, "/observe/health/live").status());
             assertEquals(200, management(s, "/observe/health/ready").status());
 
