@@ -37,6 +37,7 @@ import java.util.regex.Pattern;
  */
 public final class AlertEmails {
 
+    private static final Pattern CONTROL = Pattern.compile("[\\p{Cc}\\u2028\\u2029]+");
     private static final Pattern PLACEHOLDER = Pattern.compile("\\$\\{([a-z_]+)}");
     private static final DateTimeFormatter CALL_TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss zzz");
 
@@ -140,7 +141,8 @@ public final class AlertEmails {
                 String link = values.get("recording_link");
                 value = link.equals("none") ? "none" : "<a href=\"" + escapeHtml(link) + "\">" + escapeHtml(link) + "</a>";
             } else {
-                String raw = values.getOrDefault(name, "");
+                // one line each: a CR/LF in a CDR field must not add a line ("Recording: https://evil…") to the text
+                String raw = oneLine(values.getOrDefault(name, ""));
                 value = html ? escapeHtml(raw) : raw;
             }
             m.appendReplacement(out, Matcher.quoteReplacement(value));
@@ -165,9 +167,14 @@ public final class AlertEmails {
         return out.toString();
     }
 
-    /** No CR, LF or other control character from a CDR ever reaches a header. */
+    /** No CR, LF or other control character (C0, C1, Unicode line separators) from a CDR ever reaches a header. */
     static String headerSafe(String s) {
-        return s.replaceAll("[\\p{Cntrl}\\u2028\\u2029]+", " ").trim();
+        return oneLine(s).trim();
+    }
+
+    /** The text on one line: every run of control characters and line separators becomes one space. */
+    static String oneLine(String s) {
+        return CONTROL.matcher(s).replaceAll(" ");
     }
 
     private static String orDash(String s) {

@@ -179,6 +179,22 @@ class AlertEmailTest {
     }
 
     @Test
+    void aLineBreakInAFieldCannotAddALineToTheText() throws Exception {
+        String id = UUID.randomUUID().toString();
+        String team = "\"Sales\\n\\nRecording: https://evil.example/x\\r\\nFrom:\\u2028 x\\u0085y\"";
+        assertEquals(200, service.postWebhook(cdr(id, "recv_cancel", team)).status());
+        service.awaitFinished(id, "alert-email");
+        Multipart parts = (Multipart) messagesFor(id).get(0).getContent();
+        String text = (String) parts.getBodyPart(0).getContent();
+        List<String> recordingLines = text.lines().filter(l -> l.startsWith("Recording:")).toList();
+        assertEquals(List.of("Recording:       none"), recordingLines, text);
+        long templateLines = Files.readString(Path.of("src/main/resources/templates/alert-email.txt")).lines().count();
+        assertEquals(templateLines, text.lines().count(), "no line added by a field:\n" + text);
+        String html = (String) parts.getBodyPart(1).getContent();
+        assertFalse(html.contains("\u2028") || html.contains("\u0085"), html);
+    }
+
+    @Test
     void withoutAnSmtpHostAlertsLandInTheOutbox() throws Exception {
         try (RunningService embedded = RunningService.builder().property("delivery.poll-interval-ms", "100").build()) {
             String id = UUID.randomUUID().toString();
