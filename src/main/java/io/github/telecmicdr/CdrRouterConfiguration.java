@@ -72,6 +72,8 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
         context.getRegistry().bind("objectMapper", mapper);
 
         Path dataDir = Path.of(settings.get("data.dir", "data"));
+        // owner-only before H2, the tokens or anything else puts a file in it
+        DataFolder.prepare(dataDir);
         H2Durability.Url durableUrl = H2Durability.of(settings.get("db.url", "jdbc:h2:file:./data/cdr-router;CACHE_SIZE=1024"));
         String dbUrl = durableUrl.url();
         if (!durableUrl.added().isEmpty()) {
@@ -102,6 +104,8 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
                     // as if migrated here: Flyway's own exception, nothing added
                     throw e.getCause() instanceof Exception cause ? cause : e;
                 }
+                // H2 created its files with the process's umask (inside the 700 folder)
+                DataFolder.restrictContents(dataDir);
             }
 
             @Override
@@ -196,8 +200,9 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
 
         if (webhookToken.isNew()) {
             // shown once, on the start that generated it; later starts reuse it silently
-            LOG.info("Generated a webhook token (kept in {}). Point TeleCMI at: http://<this-host>:{}/webhooks/telecmi/{}",
-                    dataDir.resolve("webhook-token"), serverPort, webhookToken.value());
+            // where it is, never what it is: logs are collected, copied and kept far longer than tokens stay secret
+            LOG.info("Generated a webhook token, kept in {}. Point TeleCMI at http://<this-host>:{}/webhooks/telecmi/<the token in that file>",
+                    dataDir.resolve("webhook-token").toAbsolutePath(), serverPort);
         }
         if (apiToken.isNew()) {
             LOG.info("Generated an API token, kept in {}: send it as 'Authorization: Bearer <token>'", dataDir.resolve("api-token"));

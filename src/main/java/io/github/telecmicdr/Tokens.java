@@ -1,15 +1,10 @@
 package io.github.telecmicdr;
 
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.util.Base64;
@@ -21,7 +16,6 @@ import java.util.Base64;
  */
 public final class Tokens {
 
-    private static final Logger LOG = LoggerFactory.getLogger(Tokens.class);
     private static final SecureRandom RANDOM = new SecureRandom();
 
     private Tokens() {
@@ -40,16 +34,12 @@ public final class Tokens {
                     return new Generated(kept, false);
                 }
             }
-            Files.createDirectories(dataDir);
+            DataFolder.createFolders(dataDir);
             byte[] bytes = new byte[32];
             RANDOM.nextBytes(bytes);
             String token = Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
-            Files.writeString(file, token + "\n", StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING);
-            try {
-                Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
-            } catch (UnsupportedOperationException e) {
-                LOG.debug("No POSIX permissions on {}", file);
-            }
+            // owner-only from the moment the file exists, not chmod-ed after it was written
+            DataFolder.writePrivate(file, (token + "\n").getBytes(StandardCharsets.UTF_8));
             return new Generated(token, true);
         } catch (IOException e) {
             throw new UncheckedIOException("Cannot keep the generated token in " + file, e);

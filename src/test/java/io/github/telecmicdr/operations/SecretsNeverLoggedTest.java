@@ -81,10 +81,24 @@ class SecretsNeverLoggedTest {
             telecmi.stop();
             smtp.stop();
         }
+        // the first start without configured tokens generates both: the log says where they are, not what
+        String generatedWebhookToken;
+        String generatedApiToken;
+        try (RunningService s = RunningService.builder().property("telecmi.webhook.token", "").property("api.token", "").build()) {
+            generatedWebhookToken = java.nio.file.Files.readString(s.dataDir().resolve("webhook-token")).trim();
+            generatedApiToken = java.nio.file.Files.readString(s.dataDir().resolve("api-token")).trim();
+            String base = "/webhooks/telecmi/" + generatedWebhookToken;
+            assertEquals(200, s.send(HttpRequest.newBuilder(s.uri(base)).header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"cmiuuid\":\"" + UUID.randomUUID() + "\"}"))).status());
+            s.raw("GET " + base + "?cmiuuid=x&team=%zz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", null);
+            s.send(HttpRequest.newBuilder(s.uri("/api/cdrs/x")).header("Authorization", "Bearer " + generatedApiToken).GET());
+            assertTrue(LogCapture.get().lines().stream().anyMatch(l -> l.contains("Generated a webhook token, kept in "
+                    + s.dataDir().resolve("webhook-token").toAbsolutePath())), "the log says where the token is");
+        }
         List<String> lines = LogCapture.get().lines();
         assertTrue(lines.size() > 20, "the log was captured");
         for (String secret : List.of(WEBHOOK_TOKEN, API_TOKEN, TELECMI_SECRET, SMTP_PASSWORD, RunningService.WEBHOOK_TOKEN,
-                RunningService.API_TOKEN, "telecmi-secret-9f8e7d6c5b", "smtp-secret-password-4711")) {
+                RunningService.API_TOKEN, "telecmi-secret-9f8e7d6c5b", "smtp-secret-password-4711", generatedWebhookToken, generatedApiToken)) {
             List<String> leaks = LogCapture.get().linesContaining(secret);
             assertTrue(leaks.isEmpty(), "secret in the log: " + leaks);
         }
