@@ -17,10 +17,12 @@ import io.github.telecmicdr.store.Database;
 import io.github.telecmicdr.store.H2Compaction;
 import io.github.telecmicdr.store.H2Durability;
 import io.github.telecmicdr.store.NotificationStore;
+import io.github.telecmicdr.store.Retention;
 import io.github.telecmicdr.telecmi.FanOutFields;
 import io.github.telecmicdr.telecmi.TelecmiParser;
 import io.github.telecmicdr.operations.CdrMetrics;
 import io.github.telecmicdr.operations.DatabaseHealthCheck;
+import io.github.telecmicdr.operations.DiskSpace;
 import io.github.telecmicdr.operations.WriterHealthCheck;
 import io.github.telecmicdr.webhook.WebhookGate;
 import io.github.telecmicdr.webhook.WebhookOutcomes;
@@ -134,6 +136,7 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
         }
         CdrMetrics metrics = new CdrMetrics(meterRegistry, dataSource, clock);
         context.getRegistry().bind("databaseHealthCheck", new DatabaseHealthCheck(dataSource));
+        context.getRegistry().bind("diskSpace", new DiskSpace(dataDir, Long.parseLong(settings.get("disk.min-free-bytes", "104857600"))));
         // a request waits this long for the commit that holds it, then answers 503: a connection
         // from the pool (db.connection-timeout-ms), plus what a commit of a full batch may take
         Duration commitWaitBound = Duration.ofMillis(connectionTimeoutMs).plus(COMMIT_ALLOWANCE);
@@ -169,6 +172,13 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
         context.getRegistry().bind("writerHealthCheck", new WriterHealthCheck(Map.of(
                 "notifications", notificationStore::writerProblem, "delivery completions", deliveries::writerProblem)));
         context.addService(notificationStore, true, true);
+        Path recordingsDir = Path.of(settings.get("recordings.dir", dataDir.resolve("recordings").toString())).toAbsolutePath();
+        Retention retention = new Retention(dataSource, clock, Durations.parse("retention.max-age", settings.get("retention.max-age", "90d")),
+                recordingsDir, dataDir.resolve("outbox").toAbsolutePath());
+        context.getRegistry().bind("retention", retention);
+        if (retention.keepsEverything()) {
+            LOG.info("retention.max-age is 0: notifications, recordings and alert emails are kept for good");
+        }
         CdrQueries cdrQueries = new CdrQueries(dataSource, mapper);
         context.getRegistry().bind("cdrQueries", cdrQueries);
         context.getRegistry().bind("alertEmails", new AlertEmails(cdrQueries,
@@ -177,7 +187,7 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
                 settings.get("alert.time-zone", "UTC"),
                 settings.get("public.base-url", "http://localhost:" + serverPort)));
         context.getRegistry().bind("recordings", new Recordings(dataSource, cdrQueries, mapper,
-                Path.of(settings.get("recordings.dir", dataDir.resolve("recordings").toString())).toAbsolutePath(),
+                recordingsDir,
                 settings.get("telecmi.appid", ""), telecmiSecret, clock));
         String smtpUser = settings.get("mail.smtp.username", "");
         if (!smtpUser.isEmpty()) {

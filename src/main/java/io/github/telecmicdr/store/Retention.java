@@ -1,0 +1,160 @@
+package io.github.telecmicdr.store;
+
+import io.github.telecmicdr.telecmi.TelecmiNotification;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import javax.sql.DataSource;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Array;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.OffsetDateTime;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Removes what is older than {@code retention.max-age}: notifications, and with an answered CDR its
+ * typed row, its deliveries, its recording (row and file) and its alert email in the outbox. It
+ * works in small transactions, oldest first, with a pause between them, so ingest never waits
+ * long behind it. {@code 0} keeps everything.
+ */
+public final class Retention {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Retention.class);
+    /** Notifications removed per transaction. */
+    static final int BATCH = 500;
+    /** Between two transactions: the group-commit writer gets the database in between. */
+    static final long PAUSE_MILLIS = 50;
+
+    private final DataSource dataSource;
+    private final Clock clock;
+    private final Duration maxAge;
+    private final Path recordingsDir;
+    private final Path outboxDir;
+
+    public Retention(DataSource dataSource, Clock clock, Duration maxAge, Path recordingsDir, Path outboxDir) {
+        this.dataSource = dataSource;
+        this.clock = clock;
+        this.maxAge = maxAge;
+        this.recordingsDir = recordingsDir;
+        this.outboxDir = outboxDir;
+    }
+
+    public boolean keepsEverything() {
+        return maxAge.isZero();
+    }
+
+    /** One round: removes, batch by batch, every notification received before now - max-age. */
+    public int removeExpired() throws SQLException, InterruptedException {
+        if (keepsEverything()) {
+            return 0;
+        }
+        OffsetDateTime cutoff = Database.now(clock).minus(maxAge);
+        int removed = 0;
+        while (true) {
+            int n = removeBatch(cutoff);
+            removed += n;
+            if (n < BATCH) {
+                break;
+            }
+            Thread.sleep(PAUSE_MILLIS);
+        }
+        if (removed > 0) {
+            LOG.info("Removed {} notifications received before {} (retention.max-age {})", removed, cutoff.toInstant(), maxAge);
+        }
+        return removed;
+    }
+
+    /**
+     * The oldest notifications by id (ids grow with time, so this reads the primary key from its
+     * start and needs no index on received_at), up to the first that is not expired.
+     */
+    private int removeBatch(OffsetDateTime cutoff) throws SQLException {
+        List<Long> ids = new ArrayList<>();
+        Set<String> answeredCalls = new LinkedHashSet<>();
+        Set<String> filesToCheck = new LinkedHashSet<>();
+        Database.inTransaction(dataSource, c -> {
+            try (PreparedStatement ps = c.prepareStatement("SELECT id, cmiuuid, kind, received_at FROM notification ORDER BY id FETCH FIRST ? ROWS ONLY")) {
+                ps.setInt(1, BATCH);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next() && rs.getObject(4, OffsetDateTime.class).isBefore(cutoff)) {
+                        ids.add(rs.getLong(1));
+                        if (TelecmiNotification.INCOMING_ANSWERED_CDR.equals(rs.getString(3))) {
+                            answeredCalls.add(rs.getString(2));
+                        }
+                    }
+                }
+            }
+            if (ids.isEmpty()) {
+                return null;
+            }
+            if (!answeredCalls.isEmpty()) {
+                Array calls = c.createArrayOf("VARCHAR", answeredCalls.toArray());
+                try (PreparedStatement ps = c.prepareStatement("SELECT file_path FROM recording WHERE cmiuuid = ANY (?)")) {
+                    ps.setArray(1, calls);
+                    try (ResultSet rs = ps.executeQuery()) {
+                        while (rs.next()) {
+                            filesToCheck.add(rs.getString(1));
+                        }
+                    }
+                }
+                // children first: a recording names its delivery, a delivery its CDR
+                for (String table : new String[] {"recording", "delivery", "cdr"}) {
+                    try (PreparedStatement ps = c.prepareStatement("DELETE FROM " + table + " WHERE cmiuuid = ANY (?)")) {
+                        ps.setArray(1, calls);
+                        ps.executeUpdate();
+                    }
+                }
+            }
+            try (PreparedStatement ps = c.prepareStatement("DELETE FROM notification WHERE id = ANY (?)")) {
+                ps.setArray(1, c.createArrayOf("BIGINT", ids.toArray()));
+                ps.executeUpdate();
+            }
+            return null;
+        });
+        // after the commit: a crash in between leaves a file nobody names, never a row without its file
+        removeUnreferencedRecordings(filesToCheck);
+        for (String cmiuuid : answeredCalls) {
+            deleteQuietly(outboxDir.resolve(cmiuuid + ".eml"));
+        }
+        return ids.size();
+    }
+
+    /** A recording file several calls share goes with the last row that names it. */
+    private void removeUnreferencedRecordings(Set<String> paths) throws SQLException {
+        if (paths.isEmpty()) {
+            return;
+        }
+        try (Connection c = dataSource.getConnection();
+             PreparedStatement ps = c.prepareStatement("SELECT 1 FROM recording WHERE file_path = ? FETCH FIRST 1 ROWS ONLY")) {
+            for (String path : paths) {
+                ps.setString(1, path);
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (!rs.next()) {
+                        Path file = recordingsDir.resolve(path).normalize();
+                        if (file.startsWith(recordingsDir.normalize())) {
+                            deleteQuietly(file);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private static void deleteQuietly(Path file) {
+        try {
+            Files.deleteIfExists(file);
+        } catch (IOException e) {
+            LOG.warn("Could not remove {}: {}", file, e.toString());
+        }
+    }
+}

@@ -1,0 +1,134 @@
+package io.github.telecmicdr.store;
+
+import io.github.telecmicdr.delivery.Durations;
+import io.github.telecmicdr.testing.Await;
+import io.github.telecmicdr.testing.RunningService;
+import org.junit.jupiter.api.Test;
+
+import javax.sql.DataSource;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.UUID;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * retention.max-age removes old calls whole (notifications, CDR, deliveries, recording row and
+ * file, alert email) and nothing younger; 0 keeps everything. Calls are made old by moving their
+ * received_at back in the database, so the test does not wait for time to pass.
+ */
+class RetentionTest {
+
+    static String cdr(String id) {
+        return "{\"cmiuuid\":\"" + id + "\",\"status\":\"answered\",\"hangup_reason\":\"recv_cancel\"}";
+    }
+
+    @Test
+    void oldCallsGoWholeAndYoungOnesStay() throws Exception {
+        try (RunningService s = RunningService.builder()
+                .property("retention.max-age", "30d")
+                .property("retention.interval-ms", "200")
+                .property("delivery.poll-interval-ms", "100")
+                .build()) {
+            DataSource ds = s.camelContext().getRegistry().lookupByNameAndType("dataSource", DataSource.class);
+            String old = UUID.randomUUID().toString();
+            String young = UUID.randomUUID().toString();
+            for (String id : new String[] {old, young}) {
+                assertEquals(200, s.postWebhook(cdr(id)).status());
+                assertEquals(200, s.postWebhook("{\"cmiuuid\":\"" + id + "\",\"type\":\"event\",\"status\":\"waiting\"}").status());
+                assertEquals("done", s.awaitFinished(id, "alert-email").get("state").asText());
+            }
+            Path outbox = s.dataDir().resolve("outbox");
+            assertTrue(Files.exists(outbox.resolve(old + ".eml")));
+            // a recording of the old call, as the download leaves it: a row and its file
+            Path recording = s.dataDir().resolve("recordings").resolve("2021/10/20").resolve(old + ".mp3");
+            Files.createDirectories(recording.getParent());
+            Files.write(recording, new byte[] {'I', 'D', '3', 0});
+            try (Connection c = ds.getConnection()) {
+                long deliveryId = single(c, "SELECT id FROM delivery WHERE cmiuuid = '" + old + "'");
+                try (PreparedStatement ps = c.prepareStatement("INSERT INTO recording (cmiuuid, delivery_id, file_path, content_type,"
+                        + " size_bytes, sha256, stored_at) VALUES (?, ?, ?, 'audio/mpeg', 4, 'x', CURRENT_TIMESTAMP)")) {
+                    ps.setString(1, old);
+                    ps.setLong(2, deliveryId);
+                    ps.setString(3, "2021/10/20/" + old + ".mp3");
+                    ps.executeUpdate();
+                }
+                try (PreparedStatement ps = c.prepareStatement("UPDATE notification SET received_at = received_at - INTERVAL '31' DAY WHERE cmiuuid = ?")) {
+                    ps.setString(1, old);
+                    assertEquals(2, ps.executeUpdate());
+                }
+            }
+
+            Await.until(Duration.ofSeconds(60), () -> count(ds, "notification", old), n -> n == 0, "the old call to be removed");
+            for (String table : new String[] {"cdr", "delivery", "recording"}) {
+                assertEquals(0, count(ds, table, old), table + " of the old call");
+            }
+            assertFalse(Files.exists(recording), "its recording file");
+            assertFalse(Files.exists(outbox.resolve(old + ".eml")), "its alert email");
+            assertEquals(404, s.api("/api/cdrs/" + old).status());
+
+            assertEquals(2, count(ds, "notification", young));
+            assertEquals(1, count(ds, "delivery", young));
+            assertTrue(Files.exists(outbox.resolve(young + ".eml")));
+            assertEquals(200, s.api("/api/cdrs/" + young).status());
+        }
+    }
+
+    @Test
+    void zeroKeepsEverythingAndManyOldCallsGoInBatches() throws Exception {
+        try (RunningService s = RunningService.builder().property("retention.interval-ms", "3600000").build()) {
+            DataSource ds = s.camelContext().getRegistry().lookupByNameAndType("dataSource", DataSource.class);
+            int calls = Retention.BATCH * 2 + 7;
+            try (Connection c = ds.getConnection()) {
+                c.setAutoCommit(false);
+                java.util.List<String> ids = new java.util.ArrayList<>();
+                for (int i = 0; i < calls; i++) {
+                    ids.add(UUID.randomUUID().toString());
+                }
+                io.github.telecmicdr.testing.StoredCalls.insertWithDueAlert(c, ids);
+                try (PreparedStatement ps = c.prepareStatement("UPDATE notification SET received_at = received_at - INTERVAL '2' DAY")) {
+                    ps.executeUpdate();
+                }
+                c.commit();
+            }
+            Path root = s.dataDir();
+            Retention keepAll = new Retention(ds, Clock.systemUTC(), Durations.parse("retention.max-age", "0"), root.resolve("recordings"), root.resolve("outbox"));
+            assertEquals(0, keepAll.removeExpired());
+            assertEquals(calls, total(ds, "notification"));
+            Retention oneDay = new Retention(ds, Clock.systemUTC(), Durations.parse("retention.max-age", "1d"), root.resolve("recordings"), root.resolve("outbox"));
+            assertEquals(calls, oneDay.removeExpired());
+            assertEquals(0, total(ds, "notification"));
+            assertEquals(0, total(ds, "delivery"));
+            assertEquals(0, total(ds, "cdr"));
+        }
+    }
+
+    static long count(DataSource ds, String table, String cmiuuid) {
+        try (Connection c = ds.getConnection()) {
+            return single(c, "SELECT COUNT(*) FROM " + table + " WHERE cmiuuid = '" + cmiuuid + "'");
+        } catch (SQLException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    static long total(DataSource ds, String table) throws SQLException {
+        try (Connection c = ds.getConnection()) {
+            return single(c, "SELECT COUNT(*) FROM " + table);
+        }
+    }
+
+    static long single(Connection c, String sql) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(sql); ResultSet rs = ps.executeQuery()) {
+            assertTrue(rs.next());
+            return rs.getLong(1);
+        }
+    }
+}
