@@ -103,7 +103,7 @@ class CrashUnderLoadIT {
                             String id = UUID.randomUUID().toString();
                             try {
                                 HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + current.port()
-                                                + "/webhooks/telecmi/" + TOKEN)).header("Content-Type", "application/json").timeout(Duration.ofSeconds(5))
+                                                + "/webhooks/telecmi/" + TOKEN)).header("Content-Type", "application/json").timeout(Duration.ofSeconds(30))
                                         .POST(HttpRequest.BodyPublishers.ofString("{\"cmiuuid\":\"" + id + "\",\"status\":\"answered\","
                                                 + "\"hangup_reason\":\"recv_cancel\",\"record\":true,\"filename\":\"" + id + ".wav\",\"team\":\"Sales\"}")).build(),
                                         HttpResponse.BodyHandlers.ofString());
@@ -117,11 +117,15 @@ class CrashUnderLoadIT {
                         return null;
                     });
                 }
-                Thread.sleep(1500 + random.nextInt(3000));
+                // killed once this round's load is really flowing (a fresh JVM on a busy machine may take
+                // seconds to answer its first requests), then at a random moment
+                int before = acknowledged.size();
+                Await.until(Duration.ofSeconds(180), acknowledged::size, n -> n >= before + 30, "load in round " + round);
+                Thread.sleep(random.nextInt(3000));
                 child.kill();
                 loading.set(false);
                 load.shutdown();
-                assertTrue(load.awaitTermination(30, TimeUnit.SECONDS));
+                assertTrue(load.awaitTermination(60, TimeUnit.SECONDS));
                 child = child.restart(env);
             }
             ChildService last = child;

@@ -110,21 +110,21 @@ class DeliveryCrashAndScaleIT {
         telecmi.start();
         try {
             String id = UUID.randomUUID().toString();
-            telecmi.stubFor(get(urlPathEqualTo("/v2/play")).willReturn(aResponse().withStatus(200).withBody(mp3(20_000)).withFixedDelay(3000)));
+            telecmi.stubFor(get(urlPathEqualTo("/v2/play")).willReturn(aResponse().withStatus(200).withBody(mp3(20_000)).withFixedDelay(20_000)));
             Path data = Files.createTempDirectory("cdr-router-crash");
             Map<String, String> env = env(data, telecmi);
             env.put("DELIVERY_LEASE", "2s");
             ChildService child = ChildService.start(env);
             assertEquals(200, post(child, cdr(id, "recv_bye")));
-            // the download is claimed and under way: TeleCMI has the request, the answer is 3 s off
-            Await.until(Duration.ofSeconds(20), () -> telecmi.findAll(getRequestedFor(urlPathEqualTo("/v2/play"))).size(),
+            // the download is claimed and under way: TeleCMI has the request, the answer is 20 s off
+            Await.until(Duration.ofSeconds(60), () -> telecmi.findAll(getRequestedFor(urlPathEqualTo("/v2/play"))).size(),
                     n -> n >= 1, "the download to start");
             child.kill();
 
             telecmi.resetAll();
             telecmi.stubFor(get(urlPathEqualTo("/v2/play")).willReturn(aResponse().withStatus(200).withBody(mp3(20_000))));
             try (ChildService again = child.restart(env)) {
-                JsonNode d = Await.until(Duration.ofSeconds(30), () -> delivery(again, id, "recording-download"),
+                JsonNode d = Await.until(Duration.ofSeconds(60), () -> delivery(again, id, "recording-download"),
                         x -> x.get("state").asText().equals("done"), "the download to be taken again after the lease");
                 assertEquals(2, d.get("attempts").asInt(), "the cut-off attempt and the one that finished");
                 assertEquals(1, telecmi.findAll(getRequestedFor(urlPathEqualTo("/v2/play"))).size(), "fetched once after the restart");

@@ -79,7 +79,8 @@ class DurableAcknowledgementIT {
                     try {
                         HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + child.port()
                                         + "/webhooks/telecmi/" + WEBHOOK_TOKEN)).header("Content-Type", "application/json")
-                                .timeout(Duration.ofSeconds(5))
+                                // longer than the service's own commit bound (15 s): a slow answer still counts
+                                .timeout(Duration.ofSeconds(30))
                                 .POST(HttpRequest.BodyPublishers.ofString(seed.replace("16132200-57fa-47b5-888d-4ab5b7e631ee", id))).build(),
                                 HttpResponse.BodyHandlers.ofString());
                         if (r.statusCode() == 200 && r.body().contains("\"stored\"")) {
@@ -93,12 +94,12 @@ class DurableAcknowledgementIT {
                 return null;
             });
         }
-        assertTrue(enough.await(60, TimeUnit.SECONDS), "the service did not acknowledge 300 CDRs in time");
+        assertTrue(enough.await(180, TimeUnit.SECONDS), "the service did not acknowledge 300 CDRs in time");
         // killed while the eight clients are still posting
         child.kill();
         killed.set(true);
         pool.shutdown();
-        assertTrue(pool.awaitTermination(30, TimeUnit.SECONDS));
+        assertTrue(pool.awaitTermination(60, TimeUnit.SECONDS));
 
         try (ChildService again = child.restart(env)) {
             List<String> missing = new ArrayList<>();

@@ -46,8 +46,13 @@ class OperationsTest {
                     .POST(HttpRequest.BodyPublishers.ofString(cdr)));
             s.awaitFinished(id, "alert-email");
 
-            String metrics = Await.until(Duration.ofSeconds(10), () -> management(s, "/observe/metrics").body(),
-                    m -> m.contains("cdr_router_deliveries{kind=\"alert-email\",state=\"done\"} 1.0"), "the delivery gauge to catch up");
+            // the attempt's duration and log line follow the commit the API shows: waited for too
+            String metrics = Await.until(Duration.ofSeconds(30), () -> management(s, "/observe/metrics").body(),
+                    m -> m.contains("cdr_router_deliveries{kind=\"alert-email\",state=\"done\"} 1.0")
+                            && m.contains("cdr_router_delivery_duration_seconds_count{kind=\"alert-email\",outcome=\"done\"} 1"),
+                    "the delivery gauge to catch up");
+            Await.until(Duration.ofSeconds(30), () -> LogCapture.get().lines().stream()
+                    .anyMatch(l -> l.contains("Delivery ") && l.contains(id) && l.contains("done")), found -> found, "the delivery's log line");
             assertTrue(metrics.contains("cdr_router_notifications_total{kind=\"incoming-answered-cdr\",outcome=\"stored\",reason=\"none\"} 1.0"), metrics);
             assertTrue(metrics.contains("cdr_router_notifications_total{kind=\"incoming-answered-cdr\",outcome=\"duplicate\",reason=\"none\"} 1.0"), metrics);
             assertTrue(metrics.contains("cdr_router_notifications_total{kind=\"unknown\",outcome=\"rejected\",reason=\"bad_request\"} 1.0"), metrics);

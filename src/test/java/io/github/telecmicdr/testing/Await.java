@@ -11,14 +11,28 @@ public final class Await {
 
     public static <T> T until(Duration timeout, Supplier<T> observe, java.util.function.Predicate<T> done, String what) {
         long deadline = System.nanoTime() + timeout.toNanos();
-        T last = observe.get();
-        while (!done.test(last)) {
+        RuntimeException failure = null;
+        T last = null;
+        while (true) {
+            // an observation that throws (a 503 while the machine is busy, a file not there yet) is "not yet"
+            try {
+                last = observe.get();
+                failure = null;
+                if (done.test(last)) {
+                    return last;
+                }
+            } catch (RuntimeException | AssertionError e) {
+                failure = e instanceof RuntimeException r ? r : new IllegalStateException(e);
+            }
             if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out after " + timeout + " waiting for " + what + "; last seen: " + last);
+                AssertionError timedOut = new AssertionError("timed out after " + timeout + " waiting for " + what + "; last seen: "
+                        + (failure != null ? failure : last));
+                if (failure != null) {
+                    timedOut.initCause(failure);
+                }
+                throw timedOut;
             }
             RunningService.sleep(50);
-            last = observe.get();
         }
-        return last;
     }
 }

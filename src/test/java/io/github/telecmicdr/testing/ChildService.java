@@ -75,7 +75,7 @@ public final class ChildService implements AutoCloseable {
 
     private void awaitHealthy() {
         HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(2)).build();
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        long deadline = System.nanoTime() + Duration.ofSeconds(180).toNanos();
         while (System.nanoTime() < deadline) {
             if (!process.isAlive()) {
                 throw new IllegalStateException("the service exited with " + process.exitValue() + ":\n" + output());
@@ -127,7 +127,8 @@ public final class ChildService implements AutoCloseable {
     public void close() {
         process.destroy();
         try {
-            if (!process.waitFor(20, java.util.concurrent.TimeUnit.SECONDS)) {
+            if (!process.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)) {
+                System.out.println("the service on port " + port + " did not stop within 60 s of SIGTERM: killed");
                 process.destroyForcibly().waitFor();
             }
         } catch (InterruptedException e) {

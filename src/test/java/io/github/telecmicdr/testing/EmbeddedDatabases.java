@@ -24,7 +24,8 @@ public final class EmbeddedDatabases {
     public static synchronized EmbeddedPostgres postgres() {
         if (postgres == null) {
             try {
-                postgres = EmbeddedPostgres.builder().start();
+                // zonky waits 10 s for the server by default: too short on a busy 2-core machine
+                postgres = EmbeddedPostgres.builder().setPGStartupWait(java.time.Duration.ofSeconds(120)).start();
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }

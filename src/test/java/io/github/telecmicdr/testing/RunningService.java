@@ -50,7 +50,7 @@ public final class RunningService implements AutoCloseable {
         }, "service-under-test-" + port);
         thread.setDaemon(true);
         thread.start();
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
         while (true) {
             CamelContext context = main.getCamelContext();
             if (context != null && context.isStarted()) {
@@ -144,7 +144,7 @@ public final class RunningService implements AutoCloseable {
 
     /** Waits until the delivery of that kind reaches a final state (done or failed) and returns it. */
     public com.fasterxml.jackson.databind.JsonNode awaitFinished(String cmiuuid, String kind) {
-        return Await.until(java.time.Duration.ofSeconds(30), () -> delivery(cmiuuid, kind),
+        return Await.until(java.time.Duration.ofSeconds(60), () -> delivery(cmiuuid, kind),
                 d -> d != null && (d.get("state").asText().equals("done") || d.get("state").asText().equals("failed")),
                 kind + " of " + cmiuuid + " to finish");
     }
@@ -168,7 +168,7 @@ public final class RunningService implements AutoCloseable {
      */
     public Response raw(String head, byte[] bodyStart) {
         try (java.net.Socket socket = new java.net.Socket("127.0.0.1", port)) {
-            socket.setSoTimeout(15_000);
+            socket.setSoTimeout(60_000);
             java.io.OutputStream out = socket.getOutputStream();
             out.write(head.getBytes(StandardCharsets.ISO_8859_1));
             if (bodyStart != null) {
@@ -215,9 +215,13 @@ public final class RunningService implements AutoCloseable {
     public void close() {
         main.completed();
         try {
-            thread.join(30_000);
+            thread.join(60_000);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+        // a service still stopping would go on logging into the next test, and hold its database
+        if (thread.isAlive()) {
+            throw new AssertionError("the service on port " + port + " did not stop within 60 s");
         }
     }
 
