@@ -6,8 +6,8 @@ import java.util.Set;
 /**
  * One delivery from TeleCMI as it will be stored: its kind, the call it belongs to, and the payload
  * exactly as received. {@code cdr} is set only for incoming answered CDRs, the kind that fans out.
- * {@code rawOnly} names the optional fields whose value no typed column holds (too long, a control
- * character), each with why: the call is stored without them, and the raw payload keeps them.
+ * {@code rawOnly} names the optional fields whose value no typed column holds (too long, U+0000,
+ * a file name with a control character), each with why: the call is stored without them, and the raw payload keeps them.
  */
 public record TelecmiNotification(String kind, String cmiuuid, String appid, String method, String rawPayload, Cdr cdr,
                                   Map<String, String> rawOnly) {

@@ -150,7 +150,7 @@ public final class TelecmiParser {
         }
         // the sender's identity, checked against telecmi.allowed-appids: refused, never guessed at
         String appid = text(f, "appid", "app_id");
-        if (appid != null && (appid.length() > MAX_APPID || whyNotOneLine(appid) != null)) {
+        if (appid != null && (appid.length() > MAX_APPID || controlCharacterIn(appid) != null)) {
             String name = nameOf(f, "appid", "app_id");
             throw Problem.badRequest(name, "the field '" + name + "' must be at most " + MAX_APPID + " characters, without control characters");
         }
@@ -163,30 +163,30 @@ public final class TelecmiParser {
         // validated for every kind, so a malformed value is refused the same way whatever the kind;
         // a value no column can hold is left out of the typed row, and the call is stored all the same
         Map<String, String> rawOnly = new LinkedHashMap<>();
-        String from = oneLine(f, rawOnly, "from");
-        String to = oneLine(f, rawOnly, "to");
-        String virtualNumber = oneLine(f, rawOnly, "virtual_number");
-        String user = oneLine(f, rawOnly, "user", "agent");
-        String team = oneLine(f, rawOnly, "team");
-        String hangupReason = oneLine(f, rawOnly, "hangup_reason");
+        String from = columnText(f, rawOnly, "from");
+        String to = columnText(f, rawOnly, "to");
+        String virtualNumber = columnText(f, rawOnly, "virtual_number");
+        String user = columnText(f, rawOnly, "user", "agent");
+        String team = columnText(f, rawOnly, "team");
+        String hangupReason = columnText(f, rawOnly, "hangup_reason");
         Boolean record = bool(f, "record");
         bool(f, "voicemail");
         bool(f, "click_to_call");
         integer(f, "billedsec");
         integer(f, "waitedsec");
-        String filename = oneLine(f, rawOnly, "filename");
-        String conversationUuid = oneLine(f, rawOnly, "conversation_uuid");
-        String ivrName = oneLine(f, rawOnly, "ivr_name");
-        String custom = freeText(f, rawOnly, "custom", "extra_params");
+        String filename = fileName(f, rawOnly, "filename");
+        String conversationUuid = columnText(f, rawOnly, "conversation_uuid");
+        String ivrName = columnText(f, rawOnly, "ivr_name");
+        String custom = custom(f, rawOnly, "custom", "extra_params");
         Instant callTime = firstNonNull(epoch(f, "time"), epoch(f, "answer_time"), epoch(f, "start_time"));
         epoch(f, "end_time");
 
         String kind = kind(type, direction, status, leg, answeredSeconds);
         Cdr cdr = null;
         if (TelecmiNotification.INCOMING_ANSWERED_CDR.equals(kind)) {
-            // direction is absent, "inbound" or "incoming" here; status says "answered" in a slug,
-            // perhaps among characters its column does not take: then it is stored as the kind says
-            String storedStatus = status == null ? null : usable(status, MAX_TEXT, false, nameOf(f, "status"), rawOnly);
+            // direction is absent, "inbound" or "incoming" here; status says "answered" once made a
+            // slug, perhaps in more characters than its column takes: then it is stored as the kind says
+            String storedStatus = status == null ? null : usable(status, MAX_TEXT, nameOf(f, "status"), rawOnly);
             cdr = new Cdr(cmiuuid, appid, direction == null ? "inbound" : direction, storedStatus == null ? "answered" : storedStatus,
                     from, to, virtualNumber, user, team, answeredSeconds, hangupReason, Boolean.TRUE.equals(record),
                     filename, conversationUuid, ivrName, custom, callTime);
@@ -309,37 +309,47 @@ public final class TelecmiParser {
     }
 
     /**
-     * A one-line value (a name, a number, an id): a control character in it is damage, not content.
-     * Null, and noted in {@code rawOnly}, when its column cannot take it.
+     * A text column's value, or null (noted in {@code rawOnly}) when the column cannot hold it.
+     * Other control characters are kept: the columns hold them, and every way out (JSON, the alert's
+     * escaped HTML and CR/LF-stripped headers) is written for them.
      */
-    private static String oneLine(ObjectNode f, Map<String, String> rawOnly, String... names) {
+    private static String columnText(ObjectNode f, Map<String, String> rawOnly, String... names) {
         String s = text(f, names);
-        return s == null ? null : usable(s, MAX_TEXT, false, nameOf(f, names), rawOnly);
+        return s == null ? null : usable(s, MAX_TEXT, nameOf(f, names), rawOnly);
+    }
+
+    /** The recording's file name names what is fetched: a control character makes it no name at all. */
+    private static String fileName(ObjectNode f, Map<String, String> rawOnly, String... names) {
+        String s = columnText(f, rawOnly, names);
+        String why = s == null ? null : controlCharacterIn(s);
+        if (why != null) {
+            rawOnly.put(nameOf(f, names), why);
+            return null;
+        }
+        return s;
     }
 
     /**
-     * The original text of a field TeleCMI sends as JSON-inside-a-string (often not valid JSON):
-     * tabs and line breaks are its own. Up to {@link #MAX_CUSTOM} characters in its column.
+     * The original text of a field TeleCMI sends as JSON-inside-a-string (often not valid JSON),
+     * up to {@link #MAX_CUSTOM} characters in its column.
      */
-    private static String freeText(ObjectNode f, Map<String, String> rawOnly, String... names) {
+    private static String custom(ObjectNode f, Map<String, String> rawOnly, String... names) {
         JsonNode v = field(f, names);
         if (v == null) {
             return null;
         }
         // a non-string is kept as its JSON text, numbers as Jackson writes them (1E+300000000)
         String s = v.isTextual() ? v.textValue() : v.toString();
-        return usable(s, MAX_CUSTOM, true, nameOf(f, names), rawOnly);
+        return usable(s, MAX_CUSTOM, nameOf(f, names), rawOnly);
     }
 
     /**
-     * The value, or null with the reason in {@code rawOnly}: longer than the column, or holding U+0000
-     * (PostgreSQL text cannot, and one rule serves both databases), or, in one-line values, any
-     * other control character.
+     * The value, or null with the reason in {@code rawOnly}: longer than its column, or holding
+     * U+0000, which PostgreSQL text cannot hold (one rule serves both databases).
      */
-    private static String usable(String s, int max, boolean freeText, String name, Map<String, String> rawOnly) {
+    private static String usable(String s, int max, String name, Map<String, String> rawOnly) {
         String why = s.length() > max ? "is longer than " + max + " characters"
-                : s.indexOf('\u0000') >= 0 ? "contains a NUL character"
-                : freeText ? null : whyNotOneLine(s);
+                : s.indexOf('\u0000') >= 0 ? "contains a NUL character" : null;
         if (why == null) {
             return s;
         }
@@ -347,7 +357,7 @@ public final class TelecmiParser {
         return null;
     }
 
-    private static String whyNotOneLine(String s) {
+    private static String controlCharacterIn(String s) {
         for (int i = 0; i < s.length(); i++) {
             if (Character.getType(s.charAt(i)) == Character.CONTROL) {
                 return "contains a control character";
