@@ -275,17 +275,28 @@ public final class TelecmiParser {
         if (v.isTextual()) {
             return v.textValue();
         }
-        if (v.isNumber()) {
-            String name = nameOf(f, names);
-            // Jackson holds at most 1000 digits, but an exponent of any size
-            BigDecimal number = v.isIntegralNumber() ? new BigDecimal(v.bigIntegerValue()) : stripped(v.decimalValue(), name);
-            if (plainLength(number) > MAX_TEXT) {
-                throw Problem.badRequest(name, "the field '" + name + "' is a number of more than " + MAX_TEXT + " characters written out");
-            }
-            return v.isIntegralNumber() ? v.bigIntegerValue().toString() : number.toPlainString();
-        }
         String name = nameOf(f, names);
+        if (v.isIntegralNumber()) {
+            // at most Jackson's 1000 digits (and a sign)
+            String digits = v.asText();
+            if (digits.length() > MAX_TEXT) {
+                throw numberTooLong(name);
+            }
+            return digits;
+        }
+        if (v.isNumber()) {
+            // 1000 digits at most too, but an exponent of any size
+            BigDecimal number = stripped(v.decimalValue(), name);
+            if (plainLength(number) > MAX_TEXT) {
+                throw numberTooLong(name);
+            }
+            return number.toPlainString();
+        }
         throw Problem.badRequest(name, "the field '" + name + "' must be a string or a number");
+    }
+
+    private static Problem numberTooLong(String name) {
+        return Problem.badRequest(name, "the field '" + name + "' is a number of more than " + MAX_TEXT + " characters written out");
     }
 
     /** 1.50 as 1.5; an exponent at the edge of BigDecimal's range cannot lose its zeros. */
