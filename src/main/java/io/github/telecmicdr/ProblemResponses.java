@@ -67,7 +67,15 @@ public final class ProblemResponses {
             }
         }
         for (Throwable t = caught; t != null; t = t.getCause()) {
-            if (t instanceof SQLException) {
+            if (t instanceof SQLException sql) {
+                String state = sqlState(sql);
+                if (isDataError(state)) {
+                    // the message stays out of log and answer: both databases quote the refused value in it
+                    LOG.warn("The database refused a value while handling {} {} (SQLState {})",
+                            exchange.getMessage().getHeader(Exchange.HTTP_METHOD), exchange.getFromRouteId(), state);
+                    return new Problem(400, "a value of this request cannot be stored (SQLState " + state
+                            + "); nothing was stored");
+                }
                 LOG.warn("Database unavailable while handling {} {}: {}", exchange.getMessage().getHeader(Exchange.HTTP_METHOD),
                         exchange.getFromRouteId(), t.getMessage());
                 return new Problem(503, "the database is not available; nothing was stored, please retry");
@@ -75,6 +83,27 @@ public final class ProblemResponses {
         }
         LOG.error("Unexpected failure in route {}", exchange.getFromRouteId(), caught);
         return new Problem(500, "internal error; nothing was stored");
+    }
+
+    /** The first SQLState in the chain: drivers and pools wrap the database's own exception. */
+    static String sqlState(SQLException e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof SQLException sql && sql.getSQLState() != null) {
+                return sql.getSQLState();
+            }
+        }
+        return null;
+    }
+
+    /**
+     * SQLState class 22 (data exception: too long, out of range, a character the column cannot
+     * hold) and 23 (integrity constraint): the request is at fault, and a retry, which TeleCMI makes
+     * of every 503, would fail forever. The unique (cmiuuid, kind) violation never gets here: the
+     * store answers it as a duplicate. Everything else (08 connection, 57 operator, 40 rollback,
+     * none at all from the pool's timeout) is the database being away: 503, retry.
+     */
+    static boolean isDataError(String sqlState) {
+        return sqlState != null && (sqlState.startsWith("22") || sqlState.startsWith("23"));
     }
 
     static String title(int status) {

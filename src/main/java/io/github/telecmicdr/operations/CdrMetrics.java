@@ -1,5 +1,6 @@
 package io.github.telecmicdr.operations;
 
+import io.github.telecmicdr.telecmi.TelecmiNotification;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -28,6 +29,10 @@ public final class CdrMetrics {
     static final List<String> KINDS = List.of("alert-email", "recording-download");
     static final List<String> STATES = List.of("pending", "in_progress", "done", "failed");
     private static final long SNAPSHOT_MILLIS = 1000;
+    /** The kind label of a notification refused before its kind was read. */
+    public static final String UNKNOWN_KIND = "unknown";
+    /** The kind label of every kind TeleCMI does not document. */
+    public static final String OTHER_KIND = "other";
 
     private final MeterRegistry registry;
     private final DataSource dataSource;
@@ -55,12 +60,17 @@ public final class CdrMetrics {
         }
     }
 
-    /** A webhook answered: stored, duplicate, or rejected with a reason. */
+    /**
+     * A webhook answered: stored, duplicate, or rejected with a reason. The kind label is one of the
+     * documented kinds, "unknown" (refused before a kind was read) or "other": senders choose the
+     * kind, and each value of a label is a series kept for good.
+     */
     public void notification(String kind, String outcome, String reason) {
-        String key = kind + "/" + outcome + "/" + reason;
+        String label = TelecmiNotification.DOCUMENTED_KINDS.contains(kind) || UNKNOWN_KIND.equals(kind) ? kind : OTHER_KIND;
+        String key = label + "/" + outcome + "/" + reason;
         counters.computeIfAbsent(key, k -> Counter.builder("cdr_router_notifications_total")
                 .description("Webhook deliveries by notification kind and outcome")
-                .tag("kind", kind).tag("outcome", outcome).tag("reason", reason).register(registry)).increment();
+                .tag("kind", label).tag("outcome", outcome).tag("reason", reason).register(registry)).increment();
     }
 
     /** One delivery attempt ended: done, retry or failed. */

@@ -1,5 +1,6 @@
 package io.github.telecmicdr.store;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -26,6 +27,12 @@ public final class CdrQueries {
 
     static final int DEFAULT_LIMIT = 50;
     static final int MAX_LIMIT = 500;
+    /**
+     * A page stops before the item that would take it past this many bytes of JSON (the first item
+     * always comes, whatever its size): 500 CDRs with 16 KiB of custom each, or notifications with
+     * a payload of up to webhook.max-body-bytes each, would otherwise make an answer of many MiB.
+     */
+    static final int MAX_PAGE_BYTES = 1024 * 1024;
 
     private static final String CDR_COLUMNS = "n.id, c.cmiuuid, c.appid, c.direction, c.call_status, c.caller_number,"
             + " c.called_number, c.virtual_number, c.agent, c.team, c.answered_seconds, c.hangup_reason, c.recorded,"
@@ -126,50 +133,131 @@ public final class CdrQueries {
             ps.setInt(++i, pageSize + 1);
             ObjectNode page = mapper.createObjectNode();
             ArrayNode items = page.putArray("cdrs");
+            PageBudget budget = new PageBudget(64);
+            String nextCursor = null;
             long lastId = 0;
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     if (items.size() == pageSize) {
-                        page.put("next_cursor", String.valueOf(lastId));
+                        nextCursor = String.valueOf(lastId);
+                        break;
+                    }
+                    // each item written once, here: its size decides whether it still fits the page
+                    String item = json(cdrJson(storedCdr(rs)));
+                    if (!budget.fits(utf8Length(item))) {
+                        nextCursor = String.valueOf(lastId);
                         break;
                     }
                     lastId = rs.getLong("id");
-                    items.add(cdrJson(storedCdr(rs)));
+                    items.addRawValue(new RawValue(item));
                 }
             }
-            if (!page.has("next_cursor")) {
-                page.putNull("next_cursor");
-            }
+            page.put("next_cursor", nextCursor);
             return page;
         }
     }
 
-    /** Every notification stored for a call, any kind, with its payload as received. */
-    public ObjectNode notifications(@Header("cmiuuid") String cmiuuid) throws SQLException {
+    /**
+     * Every notification stored for a call, any kind, with its payload as received, oldest first:
+     * {@code limit} (1-500, default 50) at a time and at most {@link #MAX_PAGE_BYTES} of them, then
+     * {@code next_cursor} to pass as {@code cursor}.
+     */
+    public ObjectNode notifications(@Header("cmiuuid") String cmiuuid, @Header("limit") String limit,
+                                    @Header("cursor") String cursor) throws SQLException {
         if (cmiuuid == null || cmiuuid.isBlank()) {
             throw Problem.badRequest("cmiuuid", "the query parameter 'cmiuuid' is required");
         }
+        int pageSize = limit == null || limit.isBlank() ? DEFAULT_LIMIT : positive("limit", limit, MAX_LIMIT);
+        long after = cursor == null || cursor.isBlank() ? 0 : positive("cursor", cursor, Long.MAX_VALUE);
         try (Connection c = dataSource.getConnection();
              PreparedStatement ps = c.prepareStatement("SELECT id, kind, appid, http_method, received_at, raw_payload"
-                     + " FROM notification WHERE cmiuuid = ? ORDER BY id")) {
+                     + " FROM notification WHERE cmiuuid = ? AND id > ? ORDER BY id FETCH FIRST ? ROWS ONLY")) {
             ps.setString(1, cmiuuid);
+            ps.setLong(2, after);
+            ps.setInt(3, pageSize + 1);
             ObjectNode answer = mapper.createObjectNode();
             answer.put("cmiuuid", cmiuuid);
             ArrayNode items = answer.putArray("notifications");
+            // the cmiuuid asked for is echoed: 6 bytes a character at worst, once escaped
+            PageBudget budget = new PageBudget(96 + 6L * cmiuuid.length());
+            String nextCursor = null;
+            long lastId = 0;
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    ObjectNode n = items.addObject();
+                    if (items.size() == pageSize) {
+                        nextCursor = String.valueOf(lastId);
+                        break;
+                    }
+                    ObjectNode n = mapper.createObjectNode();
                     n.put("id", rs.getLong("id"));
                     n.put("kind", rs.getString("kind"));
                     n.put("appid", rs.getString("appid"));
                     n.put("http_method", rs.getString("http_method"));
                     n.put("received_at", iso(rs.getObject("received_at", OffsetDateTime.class)));
+                    String payload = rs.getString("raw_payload");
+                    // the payload is copied into the answer once, by the route's marshal
+                    long size = utf8Length(json(n)) + ",\"payload\":".length() + utf8Length(payload);
+                    if (!budget.fits(size)) {
+                        nextCursor = String.valueOf(lastId);
+                        break;
+                    }
+                    lastId = rs.getLong("id");
                     // stored as received (JSON for POST, the parameters as a JSON object for GET)
-                    n.putRawValue("payload", new RawValue(rs.getString("raw_payload")));
+                    n.putRawValue("payload", new RawValue(payload));
+                    items.add(n);
                 }
             }
+            answer.put("next_cursor", nextCursor);
             return answer;
         }
+    }
+
+    /** The bytes a page has taken so far: an item fits while the page stays within the budget, the first always. */
+    private static final class PageBudget {
+        private long used;
+        private boolean empty = true;
+
+        /** {@code envelope}: what the page holds besides its items ({"cdrs":[],"next_cursor":...}). */
+        PageBudget(long envelope) {
+            this.used = envelope;
+        }
+
+        boolean fits(long itemBytes) {
+            long next = used + itemBytes + 1;
+            if (!empty && next > MAX_PAGE_BYTES) {
+                return false;
+            }
+            used = next;
+            empty = false;
+            return true;
+        }
+    }
+
+    private String json(ObjectNode node) {
+        try {
+            return mapper.writeValueAsString(node);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("a tree of strings and numbers is always JSON", e);
+        }
+    }
+
+    /** The UTF-8 length of a string, without encoding it. */
+    static long utf8Length(String s) {
+        long bytes = 0;
+        for (int i = 0; i < s.length(); i++) {
+            char ch = s.charAt(i);
+            if (ch < 0x80) {
+                bytes += 1;
+            } else if (ch < 0x800) {
+                bytes += 2;
+            } else if (Character.isHighSurrogate(ch) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+                bytes += 4;
+                i++;
+            } else {
+                bytes += 3;
+            }
+        }
+        return bytes;
     }
 
     private static StoredCdr storedCdr(ResultSet rs) throws SQLException {

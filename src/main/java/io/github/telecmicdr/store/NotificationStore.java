@@ -86,7 +86,9 @@ public final class NotificationStore extends ServiceSupport {
                 planned.add(Delivery.ALERT_EMAIL);
             }
             if (Boolean.TRUE.equals(recordingDownload) && cdr.recorded()) {
-                recordingSkipped = RecordingFiles.whyNotFetched(cdr.recordingFilename());
+                String unusableName = notification.rawOnly().get("filename");
+                recordingSkipped = unusableName != null ? "recording file name " + unusableName
+                        : RecordingFiles.whyNotFetched(cdr.recordingFilename());
                 if (recordingSkipped == null) {
                     planned.add(Delivery.RECORDING_DOWNLOAD);
                 }

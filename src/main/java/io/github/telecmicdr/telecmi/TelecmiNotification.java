@@ -1,12 +1,37 @@
 package io.github.telecmicdr.telecmi;
 
+import java.util.Map;
+import java.util.Set;
+
 /**
  * One delivery from TeleCMI as it will be stored: its kind, the call it belongs to, and the payload
  * exactly as received. {@code cdr} is set only for incoming answered CDRs, the kind that fans out.
+ * {@code rawOnly} names the optional fields whose value no typed column holds (too long, U+0000,
+ * a file name with a control character), each with why: the call is stored without them, and the raw payload keeps them.
  */
-public record TelecmiNotification(String kind, String cmiuuid, String appid, String method, String rawPayload, Cdr cdr) {
+public record TelecmiNotification(String kind, String cmiuuid, String appid, String method, String rawPayload, Cdr cdr,
+                                  Map<String, String> rawOnly) {
 
     public static final String INCOMING_ANSWERED_CDR = "incoming-answered-cdr";
+    /** The longest kind, the width of notification.kind. */
+    public static final int MAX_KIND = 64;
+    /**
+     * The kinds TeleCMI documents. The parser builds others from what a sender puts in type,
+     * direction and status; those are stored all the same, but counted together as "other", so a
+     * sender cannot make a metric series per value.
+     */
+    public static final Set<String> DOCUMENTED_KINDS = Set.of(
+            INCOMING_ANSWERED_CDR, "incoming-missed-cdr", "incoming-user-missed-cdr",
+            "outgoing-answered-cdr", "outgoing-answered-cdr-leg-b", "outgoing-missed-cdr", "outgoing-missed-cdr-leg-b",
+            "live-event-waiting", "live-event-answered", "live-event-started");
+
+    public TelecmiNotification {
+        rawOnly = rawOnly == null ? Map.of() : Map.copyOf(rawOnly);
+    }
+
+    public TelecmiNotification(String kind, String cmiuuid, String appid, String method, String rawPayload, Cdr cdr) {
+        this(kind, cmiuuid, appid, method, rawPayload, cdr, Map.of());
+    }
 
     /** The answered CDR's hangup reason, for the fan-out branch; null for every other kind. */
     public String hangupReason() {

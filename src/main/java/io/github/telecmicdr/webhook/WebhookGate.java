@@ -77,12 +77,14 @@ public final class WebhookGate extends RoutePolicySupport {
         installed = true;
     }
 
-    /** The appid allowlist ({@code telecmi.allowed-appids}); an empty list admits every appid. */
+    /**
+     * The appid allowlist ({@code telecmi.allowed-appids}); an empty list admits every appid. A
+     * delivery without an appid (older TeleCMI payloads carry none) is admitted: the path token
+     * has authenticated it, and only an appid that is present and unlisted says it is not ours.
+     */
     public TelecmiNotification checkAppid(TelecmiNotification notification) {
-        if (!allowedAppids.isEmpty() && (notification.appid() == null || !allowedAppids.contains(notification.appid()))) {
-            throw new Problem(403, notification.appid() == null
-                    ? "the delivery names no appid and telecmi.allowed-appids is set"
-                    : "the appid '" + notification.appid() + "' is not one of telecmi.allowed-appids", "appid");
+        if (!allowedAppids.isEmpty() && notification.appid() != null && !allowedAppids.contains(notification.appid())) {
+            throw new Problem(403, "the appid '" + notification.appid() + "' is not one of telecmi.allowed-appids", "appid");
         }
         return notification;
     }

@@ -32,14 +32,14 @@ public final class WebhookOutcomes {
 
     /** Refused inside the route (after the body was read). */
     public void refused(Exchange exchange, Problem problem) {
-        metrics.notification("unknown", "rejected", reason(problem.status()));
+        metrics.notification(CdrMetrics.UNKNOWN_KIND, "rejected", reason(problem.status()));
         LOG.info("webhook {} outcome=rejected status={} field={} in {} ms: {}", exchange.getVariable("httpMethod", "POST", String.class),
                 problem.status(), problem.field(), exchange.getClock().elapsed(), problem.detail());
     }
 
     /** Refused at the HTTP edge, before the body was read. */
     public void refusedAtEdge(String method, Problem problem) {
-        metrics.notification("unknown", "rejected", reason(problem.status()));
+        metrics.notification(CdrMetrics.UNKNOWN_KIND, "rejected", reason(problem.status()));
         LOG.info("webhook {} outcome=rejected status={} field={} before the body was read: {}", method, problem.status(),
                 problem.field(), problem.detail());
     }
