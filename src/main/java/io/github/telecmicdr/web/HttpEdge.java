@@ -179,9 +179,11 @@ public final class HttpEdge {
     /** Called (through VertxServers) each time Camel creates an HTTP server, before it listens. */
     private HttpServer serverFor(Vertx vertx, HttpServerOptions camelOptions) {
         HttpServerOptions options = new HttpServerOptions(camelOptions)
-                // HTTP/1.1 only: with h2c on, Vert.x meets a plain connection only once its first bytes
-                // arrive, so silent connections would escape the cap and the timeouts below
-                .setHttp2ClearTextEnabled(false);
+                // HTTP/1.1 only (TeleCMI and the API speak it): with h2c on, Vert.x meets a plain
+                // connection only once its first bytes arrive, so silent connections would escape the
+                // cap and the timeouts below; and one connection is one request at a time
+                .setHttp2ClearTextEnabled(false)
+                .setUseAlpn(false);
         if (limits.idleTimeoutMs() > 0) {
             // no byte either way for this long, whatever the connection is doing: closed
             options.setIdleTimeout(Math.toIntExact(limits.idleTimeoutMs())).setIdleTimeoutUnit(TimeUnit.MILLISECONDS);
