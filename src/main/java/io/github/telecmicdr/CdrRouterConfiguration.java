@@ -24,6 +24,7 @@ import io.github.telecmicdr.operations.CdrMetrics;
 import io.github.telecmicdr.operations.DatabaseHealthCheck;
 import io.github.telecmicdr.operations.DiskSpace;
 import io.github.telecmicdr.operations.WriterHealthCheck;
+import io.github.telecmicdr.web.HttpEdge;
 import io.github.telecmicdr.webhook.WebhookGate;
 import io.github.telecmicdr.webhook.WebhookOutcomes;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -64,11 +65,6 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
     public void configure(CamelContext context) throws Exception {
         PropertiesComponent properties = context.getPropertiesComponent();
         Settings settings = new Settings(properties);
-
-        // worker threads of the HTTP server: each webhook request waits on one for its group commit,
-        // so this bounds how many requests share a commit
-        VertxOptions vertxOptions = new VertxOptions().setWorkerPoolSize(Integer.parseInt(settings.get("http.worker-threads", "64")));
-        context.getRegistry().bind("vertxOptions", vertxOptions);
 
         ObjectMapper mapper = objectMapper();
         context.getRegistry().bind("objectMapper", mapper);
@@ -125,7 +121,8 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
         Tokens.Generated apiToken = Tokens.resolve(settings.get("api.token", ""), dataDir, "api-token");
         String telecmiSecret = settings.get("telecmi.secret", "");
         List<String> secrets = List.of(webhookToken.value(), apiToken.value(), telecmiSecret,
-                settings.get("mail.smtp.password", ""), settings.get("db.password", ""));
+                settings.get("mail.smtp.password", ""), settings.get("db.password", ""),
+                HttpEdge.keyStorePassword(context));
 
         Clock clock = Clock.systemUTC();
         // one meter registry for Camel's metrics and ours, served on the management port
@@ -145,6 +142,15 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
         ProblemResponses problems = new ProblemResponses(mapper);
         problems.onWebhookRefusal(outcomes::refused);
         context.getRegistry().bind("problems", problems);
+        HttpEdge edge = new HttpEdge(new HttpEdge.Limits(
+                Long.parseLong(settings.get("http.idle-timeout-ms", "60000")),
+                Long.parseLong(settings.get("webhook.request-timeout-ms", "30000")),
+                Integer.parseInt(settings.get("http.max-connections", "1000"))),
+                problems, List.of(WebhookGate.PATH_PREFIX));
+        // worker threads of the HTTP servers: each webhook request waits on one for its group commit,
+        // so this bounds how many requests share a commit
+        edge.install(context, new VertxOptions().setWorkerPoolSize(Integer.parseInt(settings.get("http.worker-threads", "64"))));
+        edge.reportRefusalsUnder(WebhookGate.PATH_PREFIX, outcomes::refusedAtEdge);
         context.getRegistry().bind("telecmiParser", new TelecmiParser(mapper));
         context.getRegistry().bind("fanOutFields", new FanOutFields());
         Deliveries deliveries = new Deliveries(dataSource, mapper, clock, new Deliveries.Settings(
@@ -202,17 +208,19 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
         context.getRegistry().bind("webhookGate", new WebhookGate(
                 webhookToken.value(),
                 Long.parseLong(settings.get("webhook.max-body-bytes", "1048576")),
-                Long.parseLong(settings.get("webhook.request-timeout-ms", "30000")),
                 serverPort,
                 settings.get("telecmi.allowed-appids", ""),
                 problems, outcomes));
-        context.getRegistry().bind("apiGuard", new ApiGuard(apiToken.value()));
+        ApiGuard apiGuard = new ApiGuard(apiToken.value(), edge);
+        edge.guardPublicRouter(apiGuard::guard);
+        context.getRegistry().bind("apiGuard", apiGuard);
 
         if (webhookToken.isNew()) {
             // shown once, on the start that generated it; later starts reuse it silently
             // where it is, never what it is: logs are collected, copied and kept far longer than tokens stay secret
-            LOG.info("Generated a webhook token, kept in {}. Point TeleCMI at http://<this-host>:{}/webhooks/telecmi/<the token in that file>",
-                    dataDir.resolve("webhook-token").toAbsolutePath(), serverPort);
+            String scheme = Boolean.parseBoolean(settings.get("camel.server.use-global-ssl-context-parameters", "false")) ? "https" : "http";
+            LOG.info("Generated a webhook token, kept in {}. Point TeleCMI at {}://<this-host>:{}/webhooks/telecmi/<the token in that file>",
+                    dataDir.resolve("webhook-token").toAbsolutePath(), scheme, serverPort);
         }
         if (apiToken.isNew()) {
             LOG.info("Generated an API token, kept in {}: send it as 'Authorization: Bearer <token>'", dataDir.resolve("api-token"));

@@ -4,10 +4,10 @@ import io.github.telecmicdr.Problem;
 import io.github.telecmicdr.ProblemResponses;
 import io.github.telecmicdr.Tokens;
 import io.github.telecmicdr.telecmi.TelecmiNotification;
+import io.github.telecmicdr.web.HttpEdge;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.ext.web.RoutingContext;
-import io.vertx.ext.web.handler.TimeoutHandler;
 import org.apache.camel.Route;
 import org.apache.camel.component.platform.http.vertx.VertxPlatformHttpRouter;
 import org.apache.camel.support.RoutePolicySupport;
@@ -22,7 +22,8 @@ import java.util.stream.Collectors;
 /**
  * Who may deliver to the webhook. The token, body size and content type are decided at the HTTP
  * edge, before a byte of the body is read; the route opts in with {@code routePolicy: "#webhookGate"}.
- * The appid allowlist needs the parsed body, so the route asks for it as a step.
+ * The appid allowlist needs the parsed body, so the route asks for it as a step. Broken %-escapes
+ * and the request deadline are HttpEdge's, for every path.
  */
 public final class WebhookGate extends RoutePolicySupport {
 
@@ -30,18 +31,16 @@ public final class WebhookGate extends RoutePolicySupport {
 
     private final String token;
     private final long maxBodyBytes;
-    private final long requestTimeoutMs;
     private final int serverPort;
     private final Set<String> allowedAppids;
     private final ProblemResponses problems;
     private final WebhookOutcomes outcomes;
     private volatile boolean installed;
 
-    public WebhookGate(String token, long maxBodyBytes, long requestTimeoutMs, int serverPort, String allowedAppids,
+    public WebhookGate(String token, long maxBodyBytes, int serverPort, String allowedAppids,
                        ProblemResponses problems, WebhookOutcomes outcomes) {
         this.token = token;
         this.maxBodyBytes = maxBodyBytes;
-        this.requestTimeoutMs = requestTimeoutMs;
         this.serverPort = serverPort;
         this.allowedAppids = allowedAppids == null ? Set.of()
                 : Arrays.stream(allowedAppids.split(",")).map(String::trim).filter(s -> !s.isEmpty()).collect(Collectors.toUnmodifiableSet());
@@ -59,17 +58,12 @@ public final class WebhookGate extends RoutePolicySupport {
         if (router == null) {
             throw new IllegalStateException("No platform-http server on port " + serverPort + " to guard");
         }
-        // ordered before the routes Camel adds, whose first handler reads the body; the timeout
-        // also ends bodies that trickle in (slow-loris) instead of holding a connection forever
-        router.route(PATH_PREFIX + "*").order(-100)
-                .handler(TimeoutHandler.create(requestTimeoutMs, 408))
-                .handler(this::admit);
-        // the body handler fails bodies that outgrow the limit while reading; the timeout fails slow ones
+        // ordered before the routes Camel adds, whose first handler reads the body
+        router.route(PATH_PREFIX + "*").order(-100).handler(this::admit);
+        // the body handler fails bodies that outgrow the limit while reading
         router.route(PATH_PREFIX + "*").order(-99).failureHandler(ctx -> {
             if (ctx.statusCode() == 413) {
                 refuse(ctx, new Problem(413, "the body is larger than " + maxBodyBytes + " bytes", "body"));
-            } else if (ctx.statusCode() == 408) {
-                refuse(ctx, new Problem(408, "the request did not arrive within " + requestTimeoutMs + " ms", "body"));
             } else {
                 ctx.next();
             }
@@ -93,12 +87,6 @@ public final class WebhookGate extends RoutePolicySupport {
         String presented = presentedToken(ctx.request().path());
         if (!Tokens.matches(token, presented)) {
             refuse(ctx, new Problem(401, "unknown webhook token"));
-            return;
-        }
-        String query = ctx.request().query();
-        if (query != null && hasBrokenEscape(query)) {
-            // refused here, before the router decodes it and logs the whole URI, token included
-            refuse(ctx, Problem.badRequest("query", "the query string has a broken %-escape"));
             return;
         }
         if (ctx.request().method() == HttpMethod.POST) {
@@ -133,15 +121,6 @@ public final class WebhookGate extends RoutePolicySupport {
         }
     }
 
-    static boolean hasBrokenEscape(String s) {
-        for (int i = s.indexOf('%'); i >= 0; i = s.indexOf('%', i + 1)) {
-            if (i + 2 >= s.length() || Character.digit(s.charAt(i + 1), 16) < 0 || Character.digit(s.charAt(i + 2), 16) < 0) {
-                return true;
-            }
-        }
-        return false;
-    }
-
     private static long parseLength(String value) {
         try {
             return Long.parseLong(value.trim());
@@ -167,26 +146,10 @@ public final class WebhookGate extends RoutePolicySupport {
     }
 
     private void refuse(RoutingContext ctx, Problem problem) {
-        if (ctx.response().ended()) {
+        if (ctx.response().headWritten()) {
             return;
         }
         outcomes.refusedAtEdge(ctx.request().method().name(), problem);
-        boolean bodyPending = !ctx.request().isEnded();
-        if (bodyPending) {
-            // the close below ends the unread body; that is the intent, not an error to log
-            ctx.request().exceptionHandler(ignored -> { });
-        }
-        ctx.response()
-                .setStatusCode(problem.status())
-                .putHeader(HttpHeaders.CONTENT_TYPE, ProblemResponses.CONTENT_TYPE)
-                .putHeader(HttpHeaders.CONNECTION, "close")
-                .end(problems.toJson(problem))
-                // the unread body is not wanted: close rather than wait for (or drain) the rest
-                .onComplete(done -> {
-                    // HTTP/1.x only: on HTTP/2 ending the stream is enough, closing would drop the others
-                    if (bodyPending && ctx.request().version() != io.vertx.core.http.HttpVersion.HTTP_2) {
-                        ctx.request().connection().close();
-                    }
-                });
+        HttpEdge.answer(ctx.request(), problem, problems.toJson(problem));
     }
 }

@@ -1,0 +1,217 @@
+package io.github.telecmicdr.web;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.github.telecmicdr.testing.Await;
+import io.github.telecmicdr.testing.LogCapture;
+import io.github.telecmicdr.testing.RunningService;
+import io.github.telecmicdr.web.RawConnection.Answer;
+import org.apache.camel.component.platform.http.vertx.VertxPlatformHttpRouter;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * No connection holds memory or a worker for long, on either port: the API token before any body,
+ * no body where none is expected, idle and slow connections closed, every request answered within
+ * its deadline, a cap on open connections, broken URLs answered 400 without a stack trace.
+ */
+class HttpEdgeTest {
+
+    static final ObjectMapper JSON = new ObjectMapper();
+    static final String TOKEN = "Authorization: Bearer " + RunningService.API_TOKEN + "\r\n";
+    /** A body announced in full, of which only the start is ever sent. */
+    static final String STALLED_BODY = "Content-Type: application/json\r\nContent-Length: 1048576\r\n\r\n{\"a\":";
+
+    static JsonNode problem(Answer answer) throws Exception {
+        assertEquals("application/problem+json", answer.header("Content-Type"), answer.toString());
+        return JSON.readTree(answer.body());
+    }
+
+    @Test
+    void theApiTokenIsCheckedBeforeABodyIsReadAndNoBodyIsTakenWhereNoneIsExpected() throws Exception {
+        try (RunningService s = RunningService.onH2()) {
+            for (String head : List.of("POST /api/deliveries/1/retry", "GET /api/cdrs", "GET /recordings/some-call", "POST /api/deliveries/retry?state=failed")) {
+                try (RawConnection c = new RawConnection(s.port())) {
+                    c.send(head + " HTTP/1.1\r\nHost: localhost\r\n" + STALLED_BODY);
+                    Answer a = c.read();
+                    assertEquals(401, a.status(), head + ": answered before the body, not after it");
+                    assertEquals("Bearer", a.header("WWW-Authenticate"));
+                    assertEquals("Authorization", problem(a).get("field").asText());
+                    assertTrue(c.closedByServer(), head + ": the stalled body is not waited for");
+                }
+            }
+            for (String head : List.of("GET /api/cdrs HTTP/1.1\r\nHost: localhost\r\n" + TOKEN + STALLED_BODY,
+                    "POST /api/deliveries/1/retry HTTP/1.1\r\nHost: localhost\r\n" + TOKEN + "Transfer-Encoding: chunked\r\n\r\n10\r\n")) {
+                try (RawConnection c = new RawConnection(s.port())) {
+                    c.send(head);
+                    Answer a = c.read();
+                    assertEquals(413, a.status(), head);
+                    assertEquals("body", problem(a).get("field").asText());
+                    assertTrue(c.closedByServer());
+                }
+            }
+            try (RawConnection c = new RawConnection(s.port())) {
+                c.send("POST /api/deliveries/999999/retry HTTP/1.1\r\nHost: localhost\r\n" + TOKEN + "Content-Length: 0\r\n\r\n");
+                int status = c.read().status();
+                assertNotEquals(401, status, "an empty body is no body");
+                assertNotEquals(413, status, "an empty body is no body");
+            }
+            assertEquals(200, s.api("/api/cdrs?limit=1").status(), "others still served");
+        }
+    }
+
+    @Test
+    void theApiTokenIsReadFromTheAuthorizationHeaderOnly() throws Exception {
+        try (RunningService s = RunningService.onH2()) {
+            // %61 is 'a': the router decodes it, so the check must see the path as the router does
+            for (String path : List.of("/api/cdrs?Authorization=Bearer%20" + RunningService.API_TOKEN,
+                    "/%61pi/cdrs?Authorization=Bearer%20" + RunningService.API_TOKEN,
+                    "/recordings/x?Authorization=Bearer%20" + RunningService.API_TOKEN)) {
+                try (RawConnection c = new RawConnection(s.port())) {
+                    c.send("GET " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+                    Answer a = c.read();
+                    assertEquals(401, a.status(), path);
+                    assertEquals("Authorization", problem(a).get("field").asText());
+                }
+            }
+            assertEquals(200, s.api("/api/cdrs?limit=1").status());
+        }
+    }
+
+    @Test
+    void aBrokenEscapeAnywhereIs400WithOneLogLineNoStackTraceAndNoQuery() throws Exception {
+        LogCapture.get();
+        try (RunningService s = RunningService.onH2()) {
+            record Case(int port, String target, String field) {
+            }
+            List<Case> cases = List.of(
+                    new Case(s.port(), "/api/cdrs?private-query-marker=1&since=%zz", "query"),
+                    new Case(s.port(), "/api/cd%zzrs?private-query-marker=1", "path"),
+                    new Case(s.port(), "/recordings/x%4?private-query-marker=1", "path"),
+                    new Case(s.port(), "/nowhere?private-query-marker=%", "query"),
+                    new Case(s.managementPort(), "/observe/health?private-query-marker=%zz", "query"),
+                    new Case(s.managementPort(), "/observe/he%zzalth?private-query-marker=1", "path"));
+            for (Case c : cases) {
+                int mark = LogCapture.get().mark();
+                try (RawConnection connection = new RawConnection(c.port())) {
+                    connection.send("GET " + c.target() + " HTTP/1.1\r\nHost: localhost\r\n" + TOKEN + "Connection: close\r\n\r\n");
+                    Answer a = connection.read();
+                    assertEquals(400, a.status(), c.toString());
+                    assertEquals(c.field(), problem(a).get("field").asText(), c.toString());
+                }
+                List<String> since = LogCapture.get().lines().subList(mark, LogCapture.get().lines().size());
+                assertEquals(1, since.stream().filter(l -> l.contains("refused")).count(), c + ": one line: " + since);
+                assertEquals(List.of(), LogCapture.get().troubleSince(mark), c + ": no error, no stack trace");
+                assertFalse(since.stream().anyMatch(l -> l.contains("private-query-marker")), c + ": the query is never logged: " + since);
+            }
+        }
+    }
+
+    @Test
+    void idleConnectionsAreClosedOnEitherPort() {
+        try (RunningService s = RunningService.builder().property("http.idle-timeout-ms", "500").build()) {
+            for (int port : new int[] {s.port(), s.managementPort()}) {
+                try (RawConnection silent = new RawConnection(port)) {
+                    assertTrue(silent.closedByServer(), "a connection that never sends is closed, port " + port);
+                }
+                try (RawConnection kept = new RawConnection(port)) {
+                    kept.send("GET " + (port == s.port() ? "/api/cdrs?limit=1" : "/observe/health/live") + " HTTP/1.1\r\nHost: localhost\r\n" + TOKEN + "\r\n");
+                    assertEquals(200, kept.read().status());
+                    assertTrue(kept.closedByServer(), "a kept-alive connection left idle is closed, port " + port);
+                }
+            }
+        }
+    }
+
+    @Test
+    void requestHeadsSentSlowlyAreCutOffOnEitherPort() {
+        try (RunningService s = RunningService.builder().property("http.idle-timeout-ms", "1000").build()) {
+            // a byte every 100 ms keeps the connection from ever being idle; all of it would take 30 s
+            String slowHead = "GET /api/cdrs HTTP/1.1\r\nHost: localhost\r\nX-Slow: " + "a".repeat(300) + "\r\n\r\n";
+            for (int port : new int[] {s.port(), s.managementPort()}) {
+                try (RawConnection c = new RawConnection(port)) {
+                    assertTrue(c.trickle(slowHead, 100), "a request head trickling in is cut off, port " + port);
+                }
+            }
+            try (RawConnection c = new RawConnection(s.port())) {
+                c.send("GET /api/cdrs?limit=1 HTTP/1.1\r\nHost: localhost\r\n" + TOKEN + "\r\n");
+                assertEquals(200, c.read().status());
+                assertTrue(c.trickle(slowHead, 100), "and so is the next request's head on a kept-alive connection");
+            }
+            assertEquals(200, s.api("/api/cdrs?limit=1").status(), "others still served");
+        }
+    }
+
+    @Test
+    void everyRequestIsAnsweredWithinTheRequestTimeoutOnEitherPort() throws Exception {
+        try (RunningService s = RunningService.builder().property("webhook.request-timeout-ms", "1000").build()) {
+            for (int port : new int[] {s.port(), s.managementPort()}) {
+                // a handler that never answers stands for any route stuck on something slow
+                VertxPlatformHttpRouter.lookup(s.camelContext(), VertxPlatformHttpRouter.getRouterNameFromPort(port))
+                        .route("/test-never-answers").handler(ctx -> { });
+                try (RawConnection c = new RawConnection(port)) {
+                    c.send("GET /test-never-answers HTTP/1.1\r\nHost: localhost\r\n\r\n");
+                    Answer a = c.read();
+                    assertEquals(408, a.status(), "port " + port);
+                    assertEquals("body", problem(a).get("field").asText());
+                    assertTrue(c.closedByServer());
+                }
+            }
+            assertEquals(200, s.api("/api/cdrs?limit=1").status(), "others still served");
+        }
+    }
+
+    @Test
+    void connectionsBeyondTheCapAreClosedWhileTheOthersAreServedOnEitherPort() {
+        try (RunningService s = RunningService.builder().property("http.max-connections", "5").build()) {
+            for (int port : new int[] {s.port(), s.managementPort()}) {
+                String request = "GET " + (port == s.port() ? "/api/cdrs?limit=1" : "/observe/health/live") + " HTTP/1.1\r\nHost: localhost\r\n" + TOKEN + "\r\n";
+                List<RawConnection> open = new ArrayList<>();
+                try {
+                    for (int i = 0; i < 5; i++) {
+                        RawConnection c = new RawConnection(port);
+                        open.add(c);
+                        c.send(request);
+                        assertEquals(200, c.read().status(), "connection " + i + " of 5, port " + port);
+                    }
+                    try (RawConnection sixth = new RawConnection(port)) {
+                        assertTrue(sixth.closedByServer(), "the sixth connection is closed, port " + port);
+                    }
+                    for (RawConnection c : open) {
+                        c.send(request);
+                        assertEquals(200, c.read().status(), "the five stay served, port " + port);
+                    }
+                    open.remove(0).close();
+                    Await.until(Duration.ofSeconds(20), () -> {
+                        try (RawConnection again = new RawConnection(port)) {
+                            return again.send(request) && again.read().status() == 200;
+                        } catch (RuntimeException closed) {
+                            return false;
+                        }
+                    }, served -> served, "a new connection to be served once one of the five closed, port " + port);
+                } finally {
+                    open.forEach(RawConnection::close);
+                }
+            }
+        }
+    }
+
+    @Test
+    void startupSaysWhereEachPortIsServedAndManagementIsLocalByDefault() {
+        LogCapture.get();
+        try (RunningService s = RunningService.onH2()) {
+            assertEquals(1, LogCapture.get().linesContaining("Webhook and API served on http://0.0.0.0:" + s.port()).size(),
+                    "both servers are built through the edge");
+            assertEquals(1, LogCapture.get().linesContaining("Health and metrics served on http://127.0.0.1:" + s.managementPort()).size());
+            assertEquals(List.of(), LogCapture.get().linesContaining("not built through the edge"));
+        }
+    }
+}
