@@ -208,8 +208,10 @@ class HttpEdgeTest {
     void startupSaysWhereEachPortIsServedAndManagementIsLocalByDefault() {
         LogCapture.get();
         try (RunningService s = RunningService.onH2()) {
-            assertEquals(1, LogCapture.get().linesContaining("Webhook and API served on http://0.0.0.0:" + s.port()).size(),
-                    "both servers are built through the edge");
+            // logged once Camel is fully started, a moment after the service answers
+            io.github.telecmicdr.testing.Await.until(java.time.Duration.ofSeconds(30),
+                    () -> LogCapture.get().linesContaining("Webhook and API served on http://0.0.0.0:" + s.port()).size(),
+                    n -> n == 1, "both servers are built through the edge");
             assertEquals(1, LogCapture.get().linesContaining("Health and metrics served on http://127.0.0.1:" + s.managementPort()).size());
             assertEquals(List.of(), LogCapture.get().linesContaining("not built through the edge"));
         }

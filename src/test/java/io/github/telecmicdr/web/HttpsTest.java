@@ -101,8 +101,10 @@ class HttpsTest {
 
             assertFalse(plainHttpIsAnswered(s.port()), "the HTTPS port does not speak plain HTTP");
 
-            assertEquals(1, LogCapture.get().linesContaining("Webhook and API served on https://0.0.0.0:" + s.port()).size(),
-                    "the startup line names the scheme actually served");
+            // logged once Camel is fully started, a moment after the service answers
+            io.github.telecmicdr.testing.Await.until(java.time.Duration.ofSeconds(30),
+                    () -> LogCapture.get().linesContaining("Webhook and API served on https://0.0.0.0:" + s.port()).size(),
+                    n -> n == 1, "the startup line names the scheme actually served");
             assertEquals(1, LogCapture.get().linesContaining("Health and metrics served on http://127.0.0.1:" + s.managementPort()).size(),
                     "the management port stays plain HTTP unless camel.management.use-global-ssl-context-parameters is set");
         }
