@@ -152,7 +152,7 @@ class HttpEdgeTest {
 
     @Test
     void everyRequestIsAnsweredWithinTheRequestTimeoutOnEitherPort() throws Exception {
-        try (RunningService s = RunningService.builder().property("webhook.request-timeout-ms", "1000").build()) {
+        try (RunningService s = RunningService.builder().property("webhook.request-timeout-ms", "5000").build()) {
             for (int port : new int[] {s.port(), s.managementPort()}) {
                 // a handler that never answers stands for any route stuck on something slow
                 VertxPlatformHttpRouter.lookup(s.camelContext(), VertxPlatformHttpRouter.getRouterNameFromPort(port))
