@@ -11,6 +11,7 @@ import io.github.telecmicdr.alert.AlertEmails;
 import io.github.telecmicdr.api.ApiGuard;
 import io.github.telecmicdr.delivery.Deliveries;
 import io.github.telecmicdr.delivery.Durations;
+import io.github.telecmicdr.recording.RecordingDownloadClient;
 import io.github.telecmicdr.recording.Recordings;
 import io.github.telecmicdr.store.CdrQueries;
 import io.github.telecmicdr.store.Database;
@@ -153,10 +154,11 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
         edge.reportRefusalsUnder(WebhookGate.PATH_PREFIX, outcomes::refusedAtEdge);
         context.getRegistry().bind("telecmiParser", new TelecmiParser(mapper));
         context.getRegistry().bind("fanOutFields", new FanOutFields());
+        Duration deliveryLease = Durations.parse("delivery.lease", settings.get("delivery.lease", "2m"));
         Deliveries deliveries = new Deliveries(dataSource, mapper, clock, new Deliveries.Settings(
                 Integer.parseInt(settings.get("delivery.max-attempts", "10")),
                 Durations.parse("delivery.max-age", settings.get("delivery.max-age", "24h")),
-                Durations.parse("delivery.lease", settings.get("delivery.lease", "2m")),
+                deliveryLease,
                 Durations.parse("delivery.backoff-initial", settings.get("delivery.backoff-initial", "10s")),
                 Durations.parse("delivery.backoff-max", settings.get("delivery.backoff-max", "30m")),
                 Integer.parseInt(settings.get("delivery.batch-size", "20")), commitWaitBound), metrics, secrets, context::isStopping);
@@ -192,9 +194,19 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
                 settings.get("alert.to", "alerts@localhost"),
                 settings.get("alert.time-zone", "UTC"),
                 settings.get("public.base-url", "http://localhost:" + serverPort)));
-        context.getRegistry().bind("recordings", new Recordings(dataSource, cdrQueries, mapper,
+        Duration downloadTimeout = Durations.parse("recordings.download-timeout", settings.get("recordings.download-timeout", "90s"));
+        if (downloadTimeout.compareTo(deliveryLease) >= 0) {
+            LOG.warn("recordings.download-timeout ({}) is not shorter than delivery.lease ({}): a download still running when its"
+                    + " lease ends is claimed again", settings.get("recordings.download-timeout", "90s"), settings.get("delivery.lease", "2m"));
+        }
+        Recordings recordings = new Recordings(dataSource, cdrQueries, mapper, new Recordings.Settings(
                 recordingsDir,
-                settings.get("telecmi.appid", ""), telecmiSecret, clock));
+                settings.get("telecmi.appid", ""), telecmiSecret,
+                Long.parseLong(settings.get("recordings.max-bytes", "209715200")), downloadTimeout), clock);
+        context.getRegistry().bind("recordings", recordings);
+        // started before the routes: leftovers of downloads cut off by a crash are gone before any download runs
+        context.addService(recordings, true, true);
+        context.getRegistry().bind("recordingDownloadClient", new RecordingDownloadClient());
         String smtpUser = settings.get("mail.smtp.username", "");
         if (!smtpUser.isEmpty()) {
             // only when set: camel-mail authenticates whenever a username is present, even an empty one

@@ -13,12 +13,24 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.Socket;
 import java.net.http.HttpRequest;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.UUID;
+import java.util.stream.Stream;
+import java.util.zip.GZIPOutputStream;
 
 import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
 import static com.github.tomakehurst.wiremock.client.WireMock.equalTo;
@@ -301,5 +313,184 @@ class RecordingDownloadTest {
         assertEquals(404, unknown.status());
         assertEquals(401, service.send(HttpRequest.newBuilder(service.uri("/api/deliveries/" + deliveryId + "/retry"))
                 .POST(HttpRequest.BodyPublishers.noBody())).status());
+    }
+
+    static String sha256(byte[] bytes) throws Exception {
+        return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+    }
+
+    byte[] served(String id) throws Exception {
+        java.net.http.HttpResponse<byte[]> r = java.net.http.HttpClient.newHttpClient().send(HttpRequest.newBuilder(service.uri("/recordings/" + id))
+                .header("Authorization", "Bearer " + RunningService.API_TOKEN).GET().build(), java.net.http.HttpResponse.BodyHandlers.ofByteArray());
+        assertEquals(200, r.statusCode());
+        return r.body();
+    }
+
+    Path storedFile(String id, String extension) {
+        return service.dataDir().resolve("recordings/2021/10/20/" + id + "." + extension);
+    }
+
+    @Test
+    void aGzipEncodedAnswerIsRefusedAndNeverDecompressed() throws Exception {
+        String id = UUID.randomUUID().toString();
+        // 4 MB of silence compresses to a few KB: decompressed transparently, a small answer becomes a big file
+        byte[] audio = new byte[4 * 1024 * 1024];
+        System.arraycopy("ID3".getBytes(StandardCharsets.US_ASCII), 0, audio, 0, 3);
+        ByteArrayOutputStream gzipped = new ByteArrayOutputStream();
+        try (GZIPOutputStream gzip = new GZIPOutputStream(gzipped)) {
+            gzip.write(audio);
+        }
+        stubPlay(id + ".mp3", aResponse().withStatus(200).withHeader("Content-Type", "audio/mpeg")
+                .withHeader("Content-Encoding", "gzip").withBody(gzipped.toByteArray()));
+        service.postWebhook(cdr(id, "true", "\"" + id + ".mp3\""));
+        JsonNode d = service.awaitFinished(id, "recording-download");
+        assertEquals("failed", d.get("state").asText(), d.toString());
+        assertTrue(d.get("last_error").asText().contains("Content-Encoding gzip"), d.toString());
+        assertTrue(service.cdr(id).get("recording").isNull());
+        assertFalse(Files.exists(storedFile(id, "mp3")));
+        telecmi.verify(1, getRequestedFor(urlPathEqualTo("/v2/play")).withQueryParam("file", equalTo(id + ".mp3"))
+                .withHeader("Accept-Encoding", equalTo("identity")));
+    }
+
+    @Test
+    void aServerThatSaysComeBackTomorrowIsRetriedByTheDeliveryNotWaitedFor() throws Exception {
+        // HTTP clients that retry by themselves honour Retry-After: a worker asleep for an hour
+        String id = UUID.randomUUID().toString();
+        String file = id + ".mp3";
+        telecmi.stubFor(get(urlPathEqualTo("/v2/play")).withQueryParam("file", equalTo(file)).inScenario(id)
+                .whenScenarioStateIs(Scenario.STARTED).willReturn(aResponse().withStatus(503).withHeader("Retry-After", "3600"))
+                .willSetStateTo("back"));
+        telecmi.stubFor(get(urlPathEqualTo("/v2/play")).withQueryParam("file", equalTo(file)).inScenario(id)
+                .whenScenarioStateIs("back").willReturn(aResponse().withStatus(200).withBody(mp3(3000))));
+        service.postWebhook(cdr(id, "true", "\"" + file + "\""));
+        JsonNode d = service.awaitFinished(id, "recording-download");
+        assertEquals("done", d.get("state").asText(), d.toString());
+        assertEquals(2, d.get("attempts").asInt(), "the 503, then the audio: " + d);
+    }
+
+    @Test
+    void aFileNamedByManyCdrsIsFetchedOnceAndShared() throws Exception {
+        String file = UUID.randomUUID() + ".mp3";
+        byte[] audio = mp3(50_000);
+        stubPlay(file, aResponse().withStatus(200).withHeader("Content-Type", "audio/mpeg").withBody(audio));
+        String first = UUID.randomUUID().toString();
+        service.postWebhook(cdr(first, "true", "\"" + file + "\""));
+        assertEquals("done", service.awaitFinished(first, "recording-download").get("state").asText());
+
+        // a replay: other calls naming the same TeleCMI file
+        for (int i = 0; i < 3; i++) {
+            String again = UUID.randomUUID().toString();
+            service.postWebhook(cdr(again, "true", "\"" + file + "\""));
+            JsonNode d = service.awaitFinished(again, "recording-download");
+            assertEquals("done", d.get("state").asText(), d.toString());
+            JsonNode recording = service.cdr(again).get("recording");
+            assertEquals(sha256(audio), recording.get("sha256").asText());
+            assertEquals(audio.length, recording.get("size_bytes").asLong());
+            assertArrayEquals(audio, served(again));
+            assertFalse(Files.exists(storedFile(again, "mp3")), "no second copy on disk");
+        }
+        assertEquals(1, requestsFor(file), "TeleCMI asked once");
+
+        // the shared file gone from disk (lost, or kept on another instance): the next call fetches it again
+        Files.delete(storedFile(first, "mp3"));
+        String afterLoss = UUID.randomUUID().toString();
+        service.postWebhook(cdr(afterLoss, "true", "\"" + file + "\""));
+        assertEquals("done", service.awaitFinished(afterLoss, "recording-download").get("state").asText());
+        assertEquals(2, requestsFor(file));
+        assertArrayEquals(audio, served(afterLoss));
+    }
+
+    @Test
+    void twoDeliveriesOfOneFileAtTheSameMomentDownloadItOnce() throws Exception {
+        // a download that takes a second holds the claim loop, so the next two are claimed in one batch
+        String blocker = UUID.randomUUID().toString();
+        stubPlay(blocker + ".mp3", aResponse().withStatus(200).withBody(mp3(1000)).withFixedDelay(1000));
+        service.postWebhook(cdr(blocker, "true", "\"" + blocker + ".mp3\""));
+        Await.until(Duration.ofSeconds(10), () -> requestsFor(blocker + ".mp3"), n -> n == 1, "the first download to start");
+
+        String file = UUID.randomUUID() + ".wav";
+        byte[] audio = wav(20_000);
+        stubPlay(file, aResponse().withStatus(200).withBody(audio).withFixedDelay(500));
+        String one = UUID.randomUUID().toString();
+        String two = UUID.randomUUID().toString();
+        service.postWebhook(cdr(one, "true", "\"" + file + "\""));
+        service.postWebhook(cdr(two, "true", "\"" + file + "\""));
+        for (String id : new String[] {one, two}) {
+            JsonNode d = service.awaitFinished(id, "recording-download");
+            assertEquals("done", d.get("state").asText(), d.toString());
+            assertEquals(sha256(audio), service.cdr(id).get("recording").get("sha256").asText());
+        }
+        assertEquals(1, requestsFor(file), "one download for both");
+    }
+
+    @Test
+    void recordingFilesAreTheOwnersAloneFromTheStart() throws Exception {
+        String id = UUID.randomUUID().toString();
+        stubPlay(id + ".mp3", aResponse().withStatus(200).withBody(mp3(2000)));
+        service.postWebhook(cdr(id, "true", "\"" + id + ".mp3\""));
+        assertEquals("done", service.awaitFinished(id, "recording-download").get("state").asText());
+        Path file = storedFile(id, "mp3");
+        assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(file)));
+        for (Path dir = file.getParent(); !dir.equals(service.dataDir()); dir = dir.getParent()) {
+            assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(dir)), dir.toString());
+        }
+        assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(service.dataDir().resolve("recordings/.partial"))));
+    }
+
+    /** The read positions of the descriptors this process holds open on the file (Linux: /proc/self/fd). */
+    static List<Long> openDescriptors(Path file) {
+        Path target;
+        try {
+            target = file.toRealPath();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        List<Long> positions = new ArrayList<>();
+        try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
+            for (Path fd : (Iterable<Path>) fds::iterator) {
+                try {
+                    if (Files.readSymbolicLink(fd).equals(target)) {
+                        String info = Files.readString(Path.of("/proc/self/fdinfo/" + fd.getFileName()));
+                        positions.add(info.lines().filter(l -> l.startsWith("pos:")).map(l -> Long.parseLong(l.substring(4).trim()))
+                                .findFirst().orElse(-1L));
+                    }
+                } catch (IOException e) {
+                    // closed while listing
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return positions;
+    }
+
+    @Test
+    void aRecordingResponseCutOffByTheClientClosesItsFileAtOnce() throws Exception {
+        String id = UUID.randomUUID().toString();
+        byte[] audio = mp3(30 * 1024 * 1024);
+        stubPlay(id + ".mp3", aResponse().withStatus(200).withBody(audio));
+        service.postWebhook(cdr(id, "true", "\"" + id + ".mp3\""));
+        assertEquals("done", service.awaitFinished(id, "recording-download").get("state").asText());
+        Path file = storedFile(id, "mp3");
+        assertEquals(List.of(), openDescriptors(file));
+
+        try (Socket client = new Socket("127.0.0.1", service.port())) {
+            client.getOutputStream().write(("GET /recordings/" + id + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer "
+                    + RunningService.API_TOKEN + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            byte[] start = client.getInputStream().readNBytes(64 * 1024);
+            assertTrue(new String(start, 0, 12, StandardCharsets.US_ASCII).startsWith("HTTP/1.1 200"));
+            // a player that stopped reading: the server fills the sockets' buffers (30 MB do not fit)
+            // and waits for room, the file open
+            List<List<Long>> seen = new ArrayList<>();
+            Await.until(Duration.ofSeconds(10), () -> {
+                seen.add(openDescriptors(file));
+                return seen;
+            }, s -> s.size() >= 3 && s.get(s.size() - 1).size() == 1 && s.get(s.size() - 1).equals(s.get(s.size() - 2))
+                    && s.get(s.size() - 2).equals(s.get(s.size() - 3)), "the server to wait for the client, the file open");
+        }
+        // the client is gone: nothing will read the rest, the file must not wait for the garbage collector
+        Await.until(Duration.ofSeconds(10), () -> openDescriptors(file), List::isEmpty, "the file closed once the client is gone");
+        assertArrayEquals(audio, served(id), "and served whole to the next client");
+        Await.until(Duration.ofSeconds(10), () -> openDescriptors(file), List::isEmpty, "the file closed after a whole answer");
     }
 }
