@@ -48,19 +48,16 @@ class RetentionTest {
             }
             Path outbox = s.dataDir().resolve("outbox");
             assertTrue(Files.exists(outbox.resolve(old + ".eml")));
-            // a recording of the old call, as the download leaves it: a row and its file
-            Path recording = s.dataDir().resolve("recordings").resolve("2021/10/20").resolve(old + ".mp3");
-            Files.createDirectories(recording.getParent());
-            Files.write(recording, new byte[] {'I', 'D', '3', 0});
+            // recordings as the download leaves them: the old call's own file, and one file the old call
+            // shares with the young one (several CDRs naming one TeleCMI file share it)
+            Path own = s.dataDir().resolve("recordings").resolve("2021/10/20").resolve(old + ".mp3");
+            Path shared = s.dataDir().resolve("recordings").resolve("2021/10/20").resolve("shared.mp3");
+            Files.createDirectories(own.getParent());
+            Files.write(own, new byte[] {'I', 'D', '3', 0});
+            Files.write(shared, new byte[] {'I', 'D', '3', 0});
             try (Connection c = ds.getConnection()) {
-                long deliveryId = single(c, "SELECT id FROM delivery WHERE cmiuuid = '" + old + "'");
-                try (PreparedStatement ps = c.prepareStatement("INSERT INTO recording (cmiuuid, delivery_id, file_path, content_type,"
-                        + " size_bytes, sha256, stored_at) VALUES (?, ?, ?, 'audio/mpeg', 4, 'x', CURRENT_TIMESTAMP)")) {
-                    ps.setString(1, old);
-                    ps.setLong(2, deliveryId);
-                    ps.setString(3, "2021/10/20/" + old + ".mp3");
-                    ps.executeUpdate();
-                }
+                recording(c, old, "2021/10/20/" + old + ".mp3");
+                recording(c, young, "2021/10/20/shared.mp3");
                 try (PreparedStatement ps = c.prepareStatement("UPDATE notification SET received_at = received_at - INTERVAL '31' DAY WHERE cmiuuid = ?")) {
                     ps.setString(1, old);
                     assertEquals(2, ps.executeUpdate());
@@ -71,12 +68,13 @@ class RetentionTest {
             for (String table : new String[] {"cdr", "delivery", "recording"}) {
                 assertEquals(0, count(ds, table, old), table + " of the old call");
             }
-            assertFalse(Files.exists(recording), "its recording file");
+            assertFalse(Files.exists(own), "its recording file");
+            assertTrue(Files.exists(shared), "a file another call still names stays");
             assertFalse(Files.exists(outbox.resolve(old + ".eml")), "its alert email");
             assertEquals(404, s.api("/api/cdrs/" + old).status());
 
             assertEquals(2, count(ds, "notification", young));
-            assertEquals(1, count(ds, "delivery", young));
+            assertEquals(2, count(ds, "delivery", young));
             assertTrue(Files.exists(outbox.resolve(young + ".eml")));
             assertEquals(200, s.api("/api/cdrs/" + young).status());
         }
@@ -108,6 +106,23 @@ class RetentionTest {
             assertEquals(0, total(ds, "notification"));
             assertEquals(0, total(ds, "delivery"));
             assertEquals(0, total(ds, "cdr"));
+        }
+    }
+
+    /** A recording row of the call's recording-download delivery, as the download writes it. */
+    static void recording(Connection c, String cmiuuid, String filePath) throws SQLException {
+        try (PreparedStatement delivery = c.prepareStatement("INSERT INTO delivery (cmiuuid, kind, state, attempts, next_attempt_at, created_at)"
+                + " VALUES (?, 'recording-download', 'done', 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)")) {
+            delivery.setString(1, cmiuuid);
+            delivery.executeUpdate();
+        }
+        long deliveryId = single(c, "SELECT id FROM delivery WHERE kind = 'recording-download' AND cmiuuid = '" + cmiuuid + "'");
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO recording (cmiuuid, delivery_id, file_path, telecmi_filename, content_type,"
+                + " size_bytes, sha256, stored_at) VALUES (?, ?, ?, 'x.mp3', 'audio/mpeg', 4, 'x', CURRENT_TIMESTAMP)")) {
+            ps.setString(1, cmiuuid);
+            ps.setLong(2, deliveryId);
+            ps.setString(3, filePath);
+            ps.executeUpdate();
         }
     }
 
