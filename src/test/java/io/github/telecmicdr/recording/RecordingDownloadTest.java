@@ -65,8 +65,10 @@ class RecordingDownloadTest {
                 .property("delivery.poll-interval-ms", "100")
                 .property("delivery.backoff-initial", "200ms")
                 .property("delivery.backoff-max", "400ms")
-                .property("camel.component.http.response-timeout", "1500")
-                .property("camel.component.http.so-timeout", "1500")
+                // short enough for the timeout case below, long enough that a cold first answer on a busy
+                // machine is never cut off (a spurious retry would break the exact request counts)
+                .property("camel.component.http.response-timeout", "5000")
+                .property("camel.component.http.so-timeout", "5000")
                 .build();
     }
 
@@ -249,11 +251,11 @@ class RecordingDownloadTest {
         telecmi.stubFor(get(urlPathEqualTo("/v2/play")).withQueryParam("file", equalTo(file)).inScenario(id)
                 .whenScenarioStateIs(Scenario.STARTED).willReturn(aResponse().withStatus(500).withBody("oops")).willSetStateTo("slow"));
         telecmi.stubFor(get(urlPathEqualTo("/v2/play")).withQueryParam("file", equalTo(file)).inScenario(id)
-                .whenScenarioStateIs("slow").willReturn(aResponse().withStatus(200).withBody(mp3(2000)).withFixedDelay(4000)).willSetStateTo("ok"));
+                .whenScenarioStateIs("slow").willReturn(aResponse().withStatus(200).withBody(mp3(2000)).withFixedDelay(10_000)).willSetStateTo("ok"));
         telecmi.stubFor(get(urlPathEqualTo("/v2/play")).withQueryParam("file", equalTo(file)).inScenario(id)
                 .whenScenarioStateIs("ok").willReturn(aResponse().withStatus(200).withBody(mp3(2000))));
         service.postWebhook(cdr(id, "true", "\"" + file + "\""));
-        JsonNode d = Await.until(Duration.ofSeconds(30), () -> service.delivery(id, "recording-download"),
+        JsonNode d = Await.until(Duration.ofSeconds(60), () -> service.delivery(id, "recording-download"),
                 x -> x.get("state").asText().equals("done") || x.get("state").asText().equals("failed"), "download");
         assertEquals("done", d.get("state").asText(), d.toString());
         assertEquals(3, d.get("attempts").asInt(), "500, then a timeout, then the audio");
