@@ -74,20 +74,41 @@ public final class Database {
         T run(Connection c) throws SQLException;
     }
 
-    /** Runs the work in one transaction: committed if it returns, rolled back if it throws. */
+    /**
+     * Runs the work in one transaction: committed if it returns, rolled back if it throws anything,
+     * an Error too. (Turning auto-commit back on commits an open transaction, so it happens only
+     * once the transaction has ended: an OutOfMemoryError half-way through a batch must not commit
+     * the half.)
+     */
     public static <T> T inTransaction(DataSource dataSource, InTransaction<T> work) throws SQLException {
         try (Connection c = dataSource.getConnection()) {
             c.setAutoCommit(false);
+            T result;
             try {
-                T result = work.run(c);
+                result = work.run(c);
                 c.commit();
-                return result;
-            } catch (SQLException | RuntimeException e) {
-                c.rollback();
-                throw e;
-            } finally {
+            } catch (Throwable e) {
+                try {
+                    c.rollback();
+                } catch (SQLException | RuntimeException rollbackFailed) {
+                    e.addSuppressed(rollbackFailed);
+                    // the connection is in doubt: the pool must not hand it out again
+                    abort(c);
+                    throw e;
+                }
                 c.setAutoCommit(true);
+                throw e;
             }
+            c.setAutoCommit(true);
+            return result;
+        }
+    }
+
+    private static void abort(Connection c) {
+        try {
+            c.abort(Runnable::run);
+        } catch (SQLException | RuntimeException ignored) {
+            // closing it below is all that is left
         }
     }
 

@@ -64,6 +64,30 @@ class GroupCommitTest {
     }
 
     @Test
+    void anErrorHalfWayThroughABatchCommitsNothingOfIt() throws Exception {
+        try (java.sql.Connection c = dataSource.getConnection(); java.sql.Statement st = c.createStatement()) {
+            st.execute("CREATE TABLE written (item VARCHAR(64))");
+        }
+        GroupCommit<String, String> commit = new GroupCommit<>("half-writer", dataSource, 16, NEVER, (c, items) -> {
+            try (java.sql.PreparedStatement ps = c.prepareStatement("INSERT INTO written (item) VALUES (?)")) {
+                ps.setString(1, items.get(0));
+                ps.executeUpdate();
+            }
+            throw new OutOfMemoryError("thrown by the test after the first insert");
+        });
+        try {
+            assertTimeoutPreemptively(Duration.ofSeconds(30), () -> assertThrows(SQLException.class, () -> commit.submit("half")));
+        } finally {
+            commit.stop();
+        }
+        try (java.sql.Connection c = dataSource.getConnection(); java.sql.Statement st = c.createStatement();
+             java.sql.ResultSet rs = st.executeQuery("SELECT COUNT(*) FROM written")) {
+            rs.next();
+            assertEquals(0, rs.getInt(1), "the caller was told nothing was stored: nothing was");
+        }
+    }
+
+    @Test
     void aStuckWriterMakesCallersGiveUpAndTheHealthCheckSaySo() throws Exception {
         CountDownLatch release = new CountDownLatch(1);
         GroupCommit<String, String> commit = new GroupCommit<>("stuck-writer", dataSource, 16, Duration.ofMillis(300), (c, items) -> {
