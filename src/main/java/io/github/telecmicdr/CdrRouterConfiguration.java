@@ -118,6 +118,12 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
         }
 
         int serverPort = Integer.parseInt(settings.get("camel.server.port", "8080"));
+        boolean https = Boolean.parseBoolean(settings.get("camel.server.use-global-ssl-context-parameters", "false"));
+        if (https && context.getSSLContextParameters() == null) {
+            // Camel would serve plain HTTP without a word: refuse rather than expose the webhook token
+            throw new IllegalArgumentException("camel.server.use-global-ssl-context-parameters is true but no key store is configured:"
+                    + " set camel.ssl.enabled=true, camel.ssl.key-store and camel.ssl.keystore-password (README: Serve HTTPS)");
+        }
         Tokens.Generated webhookToken = Tokens.resolve(settings.get("telecmi.webhook.token", ""), dataDir, "webhook-token");
         Tokens.Generated apiToken = Tokens.resolve(settings.get("api.token", ""), dataDir, "api-token");
         String telecmiSecret = settings.get("telecmi.secret", "");
@@ -230,7 +236,7 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
         if (webhookToken.isNew()) {
             // shown once, on the start that generated it; later starts reuse it silently
             // where it is, never what it is: logs are collected, copied and kept far longer than tokens stay secret
-            String scheme = Boolean.parseBoolean(settings.get("camel.server.use-global-ssl-context-parameters", "false")) ? "https" : "http";
+            String scheme = https ? "https" : "http";
             LOG.info("Generated a webhook token, kept in {}. Point TeleCMI at {}://<this-host>:{}/webhooks/telecmi/<the token in that file>",
                     dataDir.resolve("webhook-token").toAbsolutePath(), scheme, serverPort);
         }

@@ -21,6 +21,8 @@ import java.util.stream.Stream;
  */
 public final class DataFolder {
 
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(DataFolder.class);
+
     public static final Set<PosixFilePermission> OWNER_ONLY_FOLDER = PosixFilePermissions.fromString("rwx------");
     public static final Set<PosixFilePermission> OWNER_ONLY_FILE = PosixFilePermissions.fromString("rw-------");
 
@@ -87,9 +89,18 @@ public final class DataFolder {
         }
     }
 
+    /**
+     * What the service's user does not own (a mount point's root, its lost+found) stays as it is,
+     * with a warning: refusing to start over it would help nobody.
+     */
     private static void restrict(Path p, Set<PosixFilePermission> permissions) throws IOException {
-        if (supportsPosix(p)) {
+        if (!supportsPosix(p) || Files.getPosixFilePermissions(p).equals(permissions)) {
+            return;
+        }
+        try {
             Files.setPosixFilePermissions(p, permissions);
+        } catch (java.nio.file.FileSystemException e) {
+            LOG.warn("Could not make {} readable by its owner only ({}): check who owns it", p, e.getReason() != null ? e.getReason() : e);
         }
     }
 

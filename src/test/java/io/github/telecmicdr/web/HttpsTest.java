@@ -25,6 +25,7 @@ import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -62,6 +63,14 @@ class HttpsTest {
         SSLContext tls = SSLContext.getInstance("TLS");
         tls.init(null, trust.getTrustManagers(), null);
         return tls;
+    }
+
+    @Test
+    void httpsAskedForWithoutAKeyStoreStopsTheStart() {
+        // Camel alone would serve plain HTTP here without a word, the webhook token crossing in clear
+        IllegalStateException refused = assertThrows(IllegalStateException.class, () -> RunningService.builder()
+                .property("camel.server.use-global-ssl-context-parameters", "true").build().close());
+        assertEquals("the service did not start", refused.getMessage());
     }
 
     @Test
