@@ -187,8 +187,13 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
                 "notifications", notificationStore::writerProblem, "delivery completions", deliveries::writerProblem)));
         context.addService(notificationStore, true, true);
         Path recordingsDir = Path.of(settings.get("recordings.dir", dataDir.resolve("recordings").toString())).toAbsolutePath();
-        Retention retention = new Retention(dataSource, clock, Durations.parse("retention.max-age", settings.get("retention.max-age", "90d")),
-                recordingsDir, dataDir.resolve("outbox").toAbsolutePath());
+        Duration retentionMaxAge = Durations.parse("retention.max-age", settings.get("retention.max-age", "90d"));
+        if (!retentionMaxAge.isZero() && retentionMaxAge.compareTo(deliveries.maxAge()) <= 0) {
+            // a call would be removed while its deliveries may still be retried
+            throw new IllegalArgumentException("retention.max-age (" + settings.get("retention.max-age", "90d")
+                    + ") must be longer than delivery.max-age (" + settings.get("delivery.max-age", "24h") + "), or 0 to keep everything");
+        }
+        Retention retention = new Retention(dataSource, clock, retentionMaxAge, recordingsDir, dataDir.resolve("outbox").toAbsolutePath());
         context.getRegistry().bind("retention", retention);
         if (retention.keepsEverything()) {
             LOG.info("retention.max-age is 0: notifications, recordings and alert emails are kept for good");

@@ -199,6 +199,11 @@ public final class Deliveries {
         completions.start();
     }
 
+    /** How long a delivery is retried before it ends failed (delivery.max-age). */
+    public Duration maxAge() {
+        return settings.maxAge();
+    }
+
     /** Null while completions are written, else what is wrong with their writer (for the health check). */
     public String writerProblem() {
         return completions.problem();

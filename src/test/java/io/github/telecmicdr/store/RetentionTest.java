@@ -2,6 +2,7 @@ package io.github.telecmicdr.store;
 
 import io.github.telecmicdr.delivery.Durations;
 import io.github.telecmicdr.testing.Await;
+import io.github.telecmicdr.testing.EmbeddedDatabases;
 import io.github.telecmicdr.testing.RunningService;
 import org.junit.jupiter.api.Test;
 
@@ -18,6 +19,7 @@ import java.util.UUID;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -32,16 +34,33 @@ class RetentionTest {
     }
 
     @Test
-    void oldCallsGoWholeAndYoungOnesStay() throws Exception {
-        try (RunningService s = RunningService.builder()
+    void oldCallsGoWholeAndYoungOnesStayOnH2() throws Exception {
+        oldCallsGoWholeAndYoungOnesStay(RunningService.builder());
+    }
+
+    @Test
+    void oldCallsGoWholeAndYoungOnesStayOnPostgres() throws Exception {
+        oldCallsGoWholeAndYoungOnesStay(RunningService.builder().database(EmbeddedDatabases.newPostgresDatabase()));
+    }
+
+    @Test
+    void aRetentionShorterThanDeliveriesAreRetriedStopsTheStart() {
+        IllegalStateException refused = assertThrows(IllegalStateException.class, () -> RunningService.builder()
+                .property("retention.max-age", "1d").property("delivery.max-age", "7d").build().close());
+        assertEquals("the service did not start", refused.getMessage());
+    }
+
+    private void oldCallsGoWholeAndYoungOnesStay(RunningService.Builder builder) throws Exception {
+        try (RunningService s = builder
                 .property("retention.max-age", "30d")
                 .property("retention.interval-ms", "200")
                 .property("delivery.poll-interval-ms", "100")
                 .build()) {
             DataSource ds = s.camelContext().getRegistry().lookupByNameAndType("dataSource", DataSource.class);
             String old = UUID.randomUUID().toString();
+            String oldSharing = UUID.randomUUID().toString();
             String young = UUID.randomUUID().toString();
-            for (String id : new String[] {old, young}) {
+            for (String id : new String[] {old, oldSharing, young}) {
                 assertEquals(200, s.postWebhook(cdr(id)).status());
                 assertEquals(200, s.postWebhook("{\"cmiuuid\":\"" + id + "\",\"type\":\"event\",\"status\":\"waiting\"}").status());
                 assertEquals("done", s.awaitFinished(id, "alert-email").get("state").asText());
@@ -57,16 +76,22 @@ class RetentionTest {
             Files.write(shared, new byte[] {'I', 'D', '3', 0});
             try (Connection c = ds.getConnection()) {
                 recording(c, old, "2021/10/20/" + old + ".mp3");
+                recording(c, oldSharing, "2021/10/20/shared.mp3");
                 recording(c, young, "2021/10/20/shared.mp3");
-                try (PreparedStatement ps = c.prepareStatement("UPDATE notification SET received_at = received_at - INTERVAL '31' DAY WHERE cmiuuid = ?")) {
+                try (PreparedStatement ps = c.prepareStatement("UPDATE notification SET received_at = received_at - INTERVAL '31' DAY"
+                        + " WHERE cmiuuid = ? OR cmiuuid = ?")) {
                     ps.setString(1, old);
-                    assertEquals(2, ps.executeUpdate());
+                    ps.setString(2, oldSharing);
+                    assertEquals(4, ps.executeUpdate());
                 }
             }
 
-            Await.until(Duration.ofSeconds(60), () -> count(ds, "notification", old), n -> n == 0, "the old call to be removed");
-            for (String table : new String[] {"cdr", "delivery", "recording"}) {
-                assertEquals(0, count(ds, table, old), table + " of the old call");
+            Await.until(Duration.ofSeconds(60), () -> count(ds, "notification", old) + count(ds, "notification", oldSharing),
+                    n -> n == 0, "the old calls to be removed");
+            for (String id : new String[] {old, oldSharing}) {
+                for (String table : new String[] {"cdr", "delivery", "recording"}) {
+                    assertEquals(0, count(ds, table, id), table + " of an old call");
+                }
             }
             assertFalse(Files.exists(own), "its recording file");
             assertTrue(Files.exists(shared), "a file another call still names stays");
