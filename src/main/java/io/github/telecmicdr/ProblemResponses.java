@@ -2,6 +2,7 @@ package io.github.telecmicdr;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.github.telecmicdr.store.GroupCommit;
 import org.apache.camel.Exchange;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -78,6 +79,11 @@ public final class ProblemResponses {
                 }
                 LOG.warn("Database unavailable while handling {} {}: {}", exchange.getMessage().getHeader(Exchange.HTTP_METHOD),
                         exchange.getFromRouteId(), t.getMessage());
+                if (t instanceof GroupCommit.CommitTimeout) {
+                    // handed to the writer and not committed in time: it may still be, so promise nothing
+                    return new Problem(503, "the database did not commit in time; please retry (a notification stored"
+                            + " meanwhile is answered as a duplicate)");
+                }
                 return new Problem(503, "the database is not available; nothing was stored, please retry");
             }
         }

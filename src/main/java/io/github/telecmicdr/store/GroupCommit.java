@@ -44,6 +44,13 @@ public final class GroupCommit<T, R> extends ServiceSupport {
         }
     }
 
+    /** The caller stopped waiting: its write was not committed yet, and may or may not be later. */
+    public static final class CommitTimeout extends SQLTransientException {
+        CommitTimeout(String message) {
+            super(message);
+        }
+    }
+
     private record Pending<T, R>(T item, CompletableFuture<R> answer, long since) {
     }
 
@@ -91,7 +98,7 @@ public final class GroupCommit<T, R> extends ServiceSupport {
         } catch (TimeoutException e) {
             // still queued: never written; already taken: it may commit, and a retry is a duplicate
             queue.remove(pending);
-            throw new SQLTransientException("no commit within " + Duration.ofNanos(waitBoundNanos).toMillis()
+            throw new CommitTimeout("no commit within " + Duration.ofNanos(waitBoundNanos).toMillis()
                     + " ms (" + writer.getName() + " is stuck or the database is too slow); retry later");
         } catch (ExecutionException e) {
             if (e.getCause() instanceof SQLException sql) {
