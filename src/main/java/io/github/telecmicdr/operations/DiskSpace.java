@@ -1,6 +1,8 @@
 package io.github.telecmicdr.operations;
 
 import io.github.telecmicdr.Problem;
+import org.apache.camel.Exchange;
+import org.apache.camel.Processor;
 import org.apache.camel.health.HealthCheckResultBuilder;
 import org.apache.camel.impl.health.AbstractHealthCheck;
 
@@ -15,7 +17,7 @@ import java.util.Map;
  * (TeleCMI retries later) rather than acknowledge what it may fail to write, and readiness is DOWN.
  * Read at most once a second: the webhook asks on every request.
  */
-public final class DiskSpace extends AbstractHealthCheck {
+public final class DiskSpace extends AbstractHealthCheck implements Processor {
 
     private static final long RECHECK_NANOS = 1_000_000_000L;
 
@@ -35,8 +37,13 @@ public final class DiskSpace extends AbstractHealthCheck {
         return false;
     }
 
-    /** A webhook step: 503 with Retry-After while the disk is (nearly) full. */
-    public void checkRoom() {
+    /** A webhook step ({@code process}, no bean binding per request): 503 with Retry-After while the disk is (nearly) full. */
+    @Override
+    public void process(Exchange exchange) {
+        checkRoom();
+    }
+
+    void checkRoom() {
         if (usableBytes() < minFreeBytes) {
             throw new Problem(503, "the disk of the data folder is nearly full; nothing was stored, please retry");
         }
