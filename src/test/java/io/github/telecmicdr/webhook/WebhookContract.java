@@ -450,6 +450,100 @@ abstract class WebhookContract {
         assertEquals(bigKinds, walkNotifications(big, ""));
     }
 
+    /**
+     * Kinds are the sender's, so one call can hold many payloads of up to webhook.max-body-bytes:
+     * a page loads about its budget of them, not every payload after the cursor.
+     */
+    @Test
+    void manyLargeNotificationsOfOneCallArePagedLoadingOnlyEachPagesPayloads() throws Exception {
+        String id = uuid();
+        List<String> sent = new ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+            // 200 KB each, half of them in two-byte characters (the budget is in bytes); one alone over the
+            // page's budget, near webhook.max-body-bytes: it comes on a page of its own
+            String pad = i == 20 ? "q".repeat(1_048_400) : i % 2 == 0 ? "p".repeat(200_000) : "é".repeat(100_000);
+            Response r = service.postWebhook("{\"type\":\"event\",\"status\":\"s" + i + "\",\"cmiuuid\":\"" + id + "\",\"padding\":\"" + pad + "\"}");
+            assertEquals(200, r.status(), r.body());
+            sent.add("live-event-s" + i);
+        }
+        int budget = 1024 * 1024;
+        int largestItem = 1_048_400 + 400;
+        DataSource ds = service.camelContext().getRegistry().lookupByNameAndType("dataSource", DataSource.class);
+        boolean onH2;
+        try (Connection c = ds.getConnection()) {
+            onH2 = c.getMetaData().getDatabaseProductName().equals("H2");
+        }
+        if (onH2) {
+            h2(ds, "SET QUERY_STATISTICS TRUE");
+        }
+        try {
+            List<String> seen = new ArrayList<>();
+            long lastId = 0;
+            String cursor = null;
+            int pages = 0;
+            long allocatedTotal = 0;
+            do {
+                long rowsBefore = onH2 ? h2PayloadRowsRead(ds) : 0;
+                long before = allocatedInThisJvm();
+                Response r = service.api("/api/notifications?cmiuuid=" + id + (cursor == null ? "" : "&cursor=" + cursor));
+                long allocated = allocatedInThisJvm() - before;
+                allocatedTotal += allocated;
+                assertEquals(200, r.status(), r.body().length() > 200 ? r.body().substring(0, 200) : r.body());
+                int bytes = r.body().getBytes(StandardCharsets.UTF_8).length;
+                JsonNode page = json(r);
+                System.out.printf("notifications page %d: %d items, %d bytes;%s every thread of the JVM allocated %.1f MB meanwhile"
+                        + " (the answer and its parsing included)%n", ++pages, page.get("notifications").size(), bytes,
+                        onH2 ? " " + (h2PayloadRowsRead(ds) - rowsBefore) + " rows with their payload loaded from H2;" : "", allocated / 1e6);
+                assertTrue(page.get("notifications").size() >= 1, "every page has an item");
+                assertTrue(bytes <= (page.get("notifications").size() == 1 ? budget + largestItem : budget), "a page of " + bytes + " bytes");
+                for (JsonNode n : page.get("notifications")) {
+                    seen.add(n.get("kind").asText());
+                    assertTrue(n.get("id").longValue() > lastId, "oldest first, each once");
+                    lastId = n.get("id").longValue();
+                    assertTrue(n.get("payload").get("padding").asText().length() >= 100_000, "the payload as received");
+                }
+                cursor = page.get("next_cursor").isNull() ? null : page.get("next_cursor").asText();
+            } while (cursor != null);
+            assertEquals(sent, seen, "every notification once, in order");
+            System.out.printf("40 notifications of %s, %d pages; the JVM allocated %.1f MB while reading them%n",
+                    onH2 ? "H2" : "PostgreSQL", pages, allocatedTotal / 1e6);
+            if (onH2) {
+                // rows the queries reading payloads returned: each payload read once over the whole walk
+                long payloadRows = h2PayloadRowsRead(ds);
+                System.out.printf("payloads read from H2: %d rows%n", payloadRows);
+                assertEquals(40, payloadRows, "payload rows read from the database");
+            }
+        } finally {
+            if (onH2) {
+                h2(ds, "SET QUERY_STATISTICS FALSE");
+            }
+        }
+    }
+
+    static long allocatedInThisJvm() {
+        com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        long sum = 0;
+        for (long bytes : threads.getThreadAllocatedBytes(threads.getAllThreadIds())) {
+            sum += Math.max(0, bytes);
+        }
+        return sum;
+    }
+
+    static void h2(DataSource ds, String sql) throws Exception {
+        try (Connection c = ds.getConnection(); Statement s = c.createStatement()) {
+            s.execute(sql);
+        }
+    }
+
+    static long h2PayloadRowsRead(DataSource ds) throws Exception {
+        try (Connection c = ds.getConnection(); Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("SELECT COALESCE(SUM(CUMULATIVE_ROW_COUNT), 0) FROM INFORMATION_SCHEMA.QUERY_STATISTICS"
+                     + " WHERE SQL_STATEMENT LIKE 'SELECT%raw_payload%FROM notification%' AND SQL_STATEMENT NOT LIKE '%OCTET_LENGTH%'")) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
     private List<String> walkNotifications(String cmiuuid, String query) throws Exception {
         List<String> kinds = new ArrayList<>();
         String cursor = null;
