@@ -18,6 +18,9 @@ import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeParseException;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /**
  * What the read API answers, with TeleCMI's own field names so a CRM mapping written for TeleCMI's
@@ -161,6 +164,11 @@ public final class CdrQueries {
      * Every notification stored for a call, any kind, with its payload as received, oldest first:
      * {@code limit} (1-500, default 50) at a time and at most {@link #MAX_PAGE_BYTES} of them, then
      * {@code next_cursor} to pass as {@code cursor}.
+     *
+     * <p>The page is chosen from each payload's size before any payload is read, then only its own
+     * payloads are loaded: kinds are the sender's to choose, so one call may hold hundreds of payloads
+     * of up to webhook.max-body-bytes each, and fetching limit + 1 rows with their payloads (H2
+     * materialises a result, pgjdbc reads all of it) to answer 1 MiB of them took hundreds of MB.
      */
     public ObjectNode notifications(@Header("cmiuuid") String cmiuuid, @Header("limit") String limit,
                                     @Header("cursor") String cursor) throws SQLException {
@@ -169,46 +177,70 @@ public final class CdrQueries {
         }
         int pageSize = limit == null || limit.isBlank() ? DEFAULT_LIMIT : positive("limit", limit, MAX_LIMIT);
         long after = cursor == null || cursor.isBlank() ? 0 : positive("cursor", cursor, Long.MAX_VALUE);
-        try (Connection c = dataSource.getConnection();
-             PreparedStatement ps = c.prepareStatement("SELECT id, kind, appid, http_method, received_at, raw_payload"
-                     + " FROM notification WHERE cmiuuid = ? AND id > ? ORDER BY id FETCH FIRST ? ROWS ONLY")) {
-            ps.setString(1, cmiuuid);
-            ps.setLong(2, after);
-            ps.setInt(3, pageSize + 1);
-            ObjectNode answer = mapper.createObjectNode();
-            answer.put("cmiuuid", cmiuuid);
-            ArrayNode items = answer.putArray("notifications");
-            // the cmiuuid asked for is echoed: 6 bytes a character at worst, once escaped
-            PageBudget budget = new PageBudget(96 + 6L * cmiuuid.length());
-            String nextCursor = null;
-            long lastId = 0;
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    if (items.size() == pageSize) {
-                        nextCursor = String.valueOf(lastId);
-                        break;
+        ObjectNode answer = mapper.createObjectNode();
+        answer.put("cmiuuid", cmiuuid);
+        ArrayNode items = answer.putArray("notifications");
+        String nextCursor = null;
+        try (Connection c = dataSource.getConnection()) {
+            Map<Long, ObjectNode> page = new LinkedHashMap<>();
+            // OCTET_LENGTH is the payload's UTF-8 length on H2 and on a UTF8 (or SQL_ASCII) PostgreSQL,
+            // read without the payload (PostgreSQL keeps it beside a TOASTed value)
+            try (PreparedStatement ps = c.prepareStatement("SELECT id, kind, appid, http_method, received_at,"
+                    + " OCTET_LENGTH(raw_payload) AS payload_bytes FROM notification"
+                    + " WHERE cmiuuid = ? AND id > ? ORDER BY id FETCH FIRST ? ROWS ONLY")) {
+                ps.setString(1, cmiuuid);
+                ps.setLong(2, after);
+                ps.setInt(3, pageSize + 1);
+                // the cmiuuid asked for is echoed: 6 bytes a character at worst, once escaped
+                PageBudget budget = new PageBudget(96 + 6L * cmiuuid.length());
+                long lastId = 0;
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        if (page.size() == pageSize) {
+                            nextCursor = String.valueOf(lastId);
+                            break;
+                        }
+                        ObjectNode n = mapper.createObjectNode();
+                        n.put("id", rs.getLong("id"));
+                        n.put("kind", rs.getString("kind"));
+                        n.put("appid", rs.getString("appid"));
+                        n.put("http_method", rs.getString("http_method"));
+                        n.put("received_at", iso(rs.getObject("received_at", OffsetDateTime.class)));
+                        // the payload is copied into the answer once, by the route's marshal
+                        long size = utf8Length(json(n)) + ",\"payload\":".length() + rs.getLong("payload_bytes");
+                        if (!budget.fits(size)) {
+                            nextCursor = String.valueOf(lastId);
+                            break;
+                        }
+                        lastId = rs.getLong("id");
+                        page.put(lastId, n);
                     }
-                    ObjectNode n = mapper.createObjectNode();
-                    n.put("id", rs.getLong("id"));
-                    n.put("kind", rs.getString("kind"));
-                    n.put("appid", rs.getString("appid"));
-                    n.put("http_method", rs.getString("http_method"));
-                    n.put("received_at", iso(rs.getObject("received_at", OffsetDateTime.class)));
-                    String payload = rs.getString("raw_payload");
-                    // the payload is copied into the answer once, by the route's marshal
-                    long size = utf8Length(json(n)) + ",\"payload\":".length() + utf8Length(payload);
-                    if (!budget.fits(size)) {
-                        nextCursor = String.valueOf(lastId);
-                        break;
-                    }
-                    lastId = rs.getLong("id");
-                    // stored as received (JSON for POST, the parameters as a JSON object for GET)
-                    n.putRawValue("payload", new RawValue(payload));
-                    items.add(n);
                 }
             }
-            answer.put("next_cursor", nextCursor);
-            return answer;
+            loadPayloads(c, page);
+            // one that retention removed in between is left out
+            page.values().stream().filter(n -> n.has("payload")).forEach(items::add);
+        }
+        answer.put("next_cursor", nextCursor);
+        return answer;
+    }
+
+    /** The payloads of the page's notifications, stored as received (JSON for POST, the parameters as a JSON object for GET). */
+    private static void loadPayloads(Connection c, Map<Long, ObjectNode> page) throws SQLException {
+        if (page.isEmpty()) {
+            return;
+        }
+        String ids = String.join(", ", Collections.nCopies(page.size(), "?"));
+        try (PreparedStatement ps = c.prepareStatement("SELECT id, raw_payload FROM notification WHERE id IN (" + ids + ")")) {
+            int i = 0;
+            for (long id : page.keySet()) {
+                ps.setLong(++i, id);
+            }
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    page.get(rs.getLong("id")).putRawValue("payload", new RawValue(rs.getString("raw_payload")));
+                }
+            }
         }
     }
 

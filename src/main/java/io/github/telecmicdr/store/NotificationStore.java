@@ -92,6 +92,8 @@ public final class NotificationStore extends ServiceSupport {
                 if (recordingSkipped == null) {
                     planned.add(Delivery.RECORDING_DOWNLOAD);
                 }
+            } else {
+                recordingSkipped = notification.unreadableRecord();
             }
         }
         return groupCommit.submit(new Write(notification, planned, recordingSkipped));

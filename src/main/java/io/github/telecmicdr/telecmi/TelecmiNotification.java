@@ -7,7 +7,8 @@ import java.util.Set;
  * One delivery from TeleCMI as it will be stored: its kind, the call it belongs to, and the payload
  * exactly as received. {@code cdr} is set only for incoming answered CDRs, the kind that fans out.
  * {@code rawOnly} names the optional fields whose value no typed column holds (too long, U+0000,
- * a file name with a control character), each with why: the call is stored without them, and the raw payload keeps them.
+ * a file name with a control character, a value of another type such as {@code "record":"maybe"}),
+ * each with why: the call is stored without them, and the raw payload keeps them.
  */
 public record TelecmiNotification(String kind, String cmiuuid, String appid, String method, String rawPayload, Cdr cdr,
                                   Map<String, String> rawOnly) {
@@ -36,6 +37,15 @@ public record TelecmiNotification(String kind, String cmiuuid, String appid, Str
     /** The answered CDR's hangup reason, for the fan-out branch; null for every other kind. */
     public String hangupReason() {
         return cdr == null ? null : cdr.hangupReason();
+    }
+
+    /**
+     * Why no recording is fetched for an answered CDR whose {@code record} could not be read (it then
+     * counts as not recorded), for its recording_skipped; null otherwise.
+     */
+    public String unreadableRecord() {
+        String why = cdr == null ? null : rawOnly.get("record");
+        return why == null ? null : "the field 'record' " + why + ", so no recording is fetched";
     }
 
     /** Whether this is an answered CDR that was recorded, for the fan-out branch. */

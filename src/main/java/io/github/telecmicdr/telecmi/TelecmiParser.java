@@ -21,13 +21,15 @@ import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
  * The one place that reads TeleCMI's deliveries: JSON bodies and GET query strings, every variant
  * in FACTS.md (aliases, string booleans, numbers as strings, seconds or milliseconds), into a
- * {@link TelecmiNotification}. Anything it cannot read is a {@link Problem} naming the field.
+ * {@link TelecmiNotification}. What it refuses is a {@link Problem} naming the field; what it
+ * refuses and what it only leaves out of the typed columns is decided in one place, {@link Fields}.
  */
 public final class TelecmiParser {
 
@@ -141,57 +143,55 @@ public final class TelecmiParser {
     }
 
     private TelecmiNotification normalise(ObjectNode f, String raw, String method) {
-        String cmiuuid = text(f, "cmiuuid", "cmiuid");
+        Fields read = new Fields(f);
+        // the call's identity: refused, never left out (see Fields)
+        String cmiuuid = read.text("cmiuuid", "cmiuid");
         if (cmiuuid == null) {
-            throw Problem.badRequest("cmiuuid", "the field 'cmiuuid' is missing");
+            throw refused("cmiuuid", "is missing");
         }
         if (!CMIUUID.matcher(cmiuuid).matches()) {
-            throw Problem.badRequest("cmiuuid", "the field 'cmiuuid' must be 1 to 64 letters, digits or dashes");
+            throw refused(read.nameOf("cmiuuid", "cmiuid"), "must be 1 to 64 letters, digits or dashes");
         }
-        // the sender's identity, checked against telecmi.allowed-appids: refused, never guessed at
-        String appid = text(f, "appid", "app_id");
+        String appid = read.text("appid", "app_id");
         if (appid != null && (appid.length() > MAX_APPID || controlCharacterIn(appid) != null)) {
-            String name = nameOf(f, "appid", "app_id");
-            throw Problem.badRequest(name, "the field '" + name + "' must be at most " + MAX_APPID + " characters, without control characters");
+            throw refused(read.nameOf("appid", "app_id"), "must be at most " + MAX_APPID + " characters, without control characters");
         }
-        // the kind is read from these whatever their length: its parts are bounded slugs
-        String type = lower(text(f, "type"));
-        String direction = lower(text(f, "direction"));
-        String status = lower(text(f, "status"));
-        String leg = lower(text(f, "leg"));
-        Integer answeredSeconds = integer(f, "answeredsec", "duration");
-        // validated for every kind, so a malformed value is refused the same way whatever the kind;
-        // a value no column can hold is left out of the typed row, and the call is stored all the same
-        Map<String, String> rawOnly = new LinkedHashMap<>();
-        String from = columnText(f, rawOnly, "from");
-        String to = columnText(f, rawOnly, "to");
-        String virtualNumber = columnText(f, rawOnly, "virtual_number");
-        String user = columnText(f, rawOnly, "user", "agent");
-        String team = columnText(f, rawOnly, "team");
-        String hangupReason = columnText(f, rawOnly, "hangup_reason");
-        Boolean record = bool(f, "record");
-        bool(f, "voicemail");
-        bool(f, "click_to_call");
-        integer(f, "billedsec");
-        integer(f, "waitedsec");
-        String filename = fileName(f, rawOnly, "filename");
-        String conversationUuid = columnText(f, rawOnly, "conversation_uuid");
-        String ivrName = columnText(f, rawOnly, "ivr_name");
-        String custom = custom(f, rawOnly, "custom", "extra_params");
-        Instant callTime = firstNonNull(epoch(f, "time"), epoch(f, "answer_time"), epoch(f, "start_time"));
-        epoch(f, "end_time");
+        // the rest is left out of its column when it cannot be used, and the call stored all the same
+        String type = read.kindPart("type");
+        String direction = read.kindPart("direction");
+        String status = read.kindPart("status");
+        String leg = read.kindPart("leg");
+        // read for every kind, so a number out of range is refused the same way whatever the kind
+        Integer answeredSeconds = read.seconds("answeredsec", "duration");
+        String from = read.column("from");
+        String to = read.column("to");
+        String virtualNumber = read.column("virtual_number");
+        String user = read.column("user", "agent");
+        String team = read.column("team");
+        String hangupReason = read.column("hangup_reason");
+        Boolean record = read.bool("record");
+        read.bool("voicemail");
+        read.bool("click_to_call");
+        read.seconds("billedsec");
+        read.seconds("waitedsec");
+        String filename = read.fileName("filename");
+        String conversationUuid = read.column("conversation_uuid");
+        String ivrName = read.column("ivr_name");
+        String custom = read.custom("custom", "extra_params");
+        Instant callTime = firstNonNull(read.epoch("time"), read.epoch("answer_time"), read.epoch("start_time"));
+        read.epoch("end_time");
 
         String kind = kind(type, direction, status, leg, answeredSeconds);
         Cdr cdr = null;
         if (TelecmiNotification.INCOMING_ANSWERED_CDR.equals(kind)) {
             // direction is absent, "inbound" or "incoming" here; status says "answered" once made a
             // slug, perhaps in more characters than its column takes: then it is stored as the kind says
-            String storedStatus = status == null ? null : usable(status, MAX_TEXT, nameOf(f, "status"), rawOnly);
+            String storedStatus = status == null ? null : read.usable(status, MAX_TEXT, read.nameOf("status"));
             cdr = new Cdr(cmiuuid, appid, direction == null ? "inbound" : direction, storedStatus == null ? "answered" : storedStatus,
                     from, to, virtualNumber, user, team, answeredSeconds, hangupReason, Boolean.TRUE.equals(record),
                     filename, conversationUuid, ivrName, custom, callTime);
         }
-        return new TelecmiNotification(kind, cmiuuid, appid, method, raw, cdr, rawOnly);
+        return new TelecmiNotification(kind, cmiuuid, appid, method, raw, cdr, read.unusable);
     }
 
     /**
@@ -241,62 +241,283 @@ public final class TelecmiParser {
         return s.length() > max ? s.substring(0, max) : s;
     }
 
-    /** The first of the named fields that holds a value; "" and null count as absent. */
-    private static JsonNode field(ObjectNode f, String... names) {
-        for (String name : names) {
-            JsonNode v = f.get(name);
-            if (v != null && !v.isNull() && !(v.isTextual() && v.textValue().isEmpty())) {
-                return v;
-            }
-        }
-        return null;
+    private static Problem refused(String name, String why) {
+        return Problem.badRequest(name, "the field '" + name + "' " + why);
     }
 
-    private static String nameOf(ObjectNode f, String... names) {
-        for (String name : names) {
-            JsonNode v = f.get(name);
-            if (v != null && !v.isNull() && !(v.isTextual() && v.textValue().isEmpty())) {
-                return name;
-            }
-        }
-        return names[0];
-    }
-
-    /**
-     * Text as sent: numbers keep their digits (no exponent), so ids and phone numbers survive
-     * ({@code 1e3} is "1000"). A number whose digits would not fit a column is refused before they
-     * are written out: {@code 1e300000000} would be 300 million of them.
-     */
-    private static String text(ObjectNode f, String... names) {
-        JsonNode v = field(f, names);
-        if (v == null) {
-            return null;
-        }
-        if (v.isTextual()) {
-            return v.textValue();
-        }
-        String name = nameOf(f, names);
-        if (v.isIntegralNumber()) {
-            // at most Jackson's 1000 digits (and a sign)
-            String digits = v.asText();
-            if (digits.length() > MAX_TEXT) {
-                throw numberTooLong(name);
-            }
-            return digits;
-        }
-        if (v.isNumber()) {
-            // 1000 digits at most too, but an exponent of any size
-            BigDecimal number = stripped(v.decimalValue(), name);
-            if (plainLength(number) > MAX_TEXT) {
-                throw numberTooLong(name);
-            }
-            return number.toPlainString();
-        }
-        throw Problem.badRequest(name, "the field '" + name + "' must be a string or a number");
+    /** A number beyond what its field's type holds: refused, whatever the field (see {@link Fields}). */
+    private static Problem outOfRange(String name) {
+        return refused(name, "is out of range");
     }
 
     private static Problem numberTooLong(String name) {
-        return Problem.badRequest(name, "the field '" + name + "' is a number of more than " + MAX_TEXT + " characters written out");
+        return refused(name, "is a number of more than " + MAX_TEXT + " characters written out");
+    }
+
+    /**
+     * One delivery's fields as the typed columns take them, and where the line is drawn between a
+     * field that costs the call and one that does not.
+     *
+     * <p>A value its field cannot use (of another type, text where a number belongs, "maybe" where a
+     * boolean belongs, a negative duration, an epoch time of 0, too long or holding U+0000 for its
+     * column) is left out of its typed column and noted in {@link #unusable} with why; the call is
+     * stored, the raw payload keeps the value, and only what the field drives is skipped (an
+     * unreadable {@code record} counts as not recorded, so no recording is fetched). Refusing it
+     * would lose the call: TeleCMI sends the same value on every retry.
+     *
+     * <p>Refused with 400 naming the field, nothing stored, only:
+     * <ul>
+     * <li>the call's identity ({@link #IDENTITY}): the cmiuuid is half the deduplication key, and
+     * the appid is checked against telecmi.allowed-appids, where a call without one is admitted on
+     * its token, so an unreadable appid is never taken for an absent one;</li>
+     * <li>a number beyond what its field's type holds ({@link #outOfRange}, {@link #numberTooLong}),
+     * in any field: an int of seconds, a long epoch time, 1000 characters written out. It is judged
+     * from the number's precision and scale before anything is converted, because rounding or
+     * writing out {@code 1e4000000} costs seconds and megabytes: a number bomb is an attack, not a slip.</li>
+     * </ul>
+     */
+    private static final class Fields {
+        private static final Set<String> IDENTITY = Set.of("cmiuuid", "cmiuid", "appid", "app_id");
+        /** A number as TeleCMI writes one in a string; possessive, so a megabyte of digits is read in one pass. */
+        private static final Pattern NUMBER_TEXT = Pattern.compile("[+-]?+(?:\\d++(?:\\.\\d*+)?+|\\.\\d++)(?:[eE][+-]?+\\d++)?+");
+        private static final BigDecimal INT_MAX = BigDecimal.valueOf(Integer.MAX_VALUE);
+        private static final BigDecimal LONG_MAX = BigDecimal.valueOf(Long.MAX_VALUE);
+        /** The kind's part for a type, direction, status or leg that is not text: never a kind that fans out. */
+        private static final String UNKNOWN = "unknown";
+
+        private final ObjectNode f;
+        /** The fields left out of their typed column, each with why: {@link TelecmiNotification#rawOnly()}. */
+        final Map<String, String> unusable = new LinkedHashMap<>();
+
+        Fields(ObjectNode f) {
+            this.f = f;
+        }
+
+        /** Null, with why noted: the call is stored without this field. The identity is refused instead. */
+        <T> T unreadable(String name, String why) {
+            if (IDENTITY.contains(name)) {
+                throw refused(name, why);
+            }
+            unusable.put(name, why);
+            return null;
+        }
+
+        /** The first of the named fields that holds a value; "" and null count as absent. */
+        JsonNode field(String... names) {
+            for (String name : names) {
+                JsonNode v = f.get(name);
+                if (v != null && !v.isNull() && !(v.isTextual() && v.textValue().isEmpty())) {
+                    return v;
+                }
+            }
+            return null;
+        }
+
+        String nameOf(String... names) {
+            for (String name : names) {
+                JsonNode v = f.get(name);
+                if (v != null && !v.isNull() && !(v.isTextual() && v.textValue().isEmpty())) {
+                    return name;
+                }
+            }
+            return names[0];
+        }
+
+        /**
+         * Text as sent: numbers keep their digits (no exponent), so ids and phone numbers survive
+         * ({@code 1e3} is "1000"). A number whose digits would not fit a column is refused before they
+         * are written out: {@code 1e300000000} would be 300 million of them.
+         */
+        String text(String... names) {
+            JsonNode v = field(names);
+            if (v == null) {
+                return null;
+            }
+            if (v.isTextual()) {
+                return v.textValue();
+            }
+            String name = nameOf(names);
+            if (v.isIntegralNumber()) {
+                // at most Jackson's 1000 digits (and a sign)
+                String digits = v.asText();
+                if (digits.length() > MAX_TEXT) {
+                    throw numberTooLong(name);
+                }
+                return digits;
+            }
+            if (v.isNumber()) {
+                // 1000 digits at most too, but an exponent of any size
+                BigDecimal number = stripped(v.decimalValue(), name);
+                if (plainLength(number) > MAX_TEXT) {
+                    throw numberTooLong(name);
+                }
+                return number.toPlainString();
+            }
+            return unreadable(name, "is neither a string nor a number");
+        }
+
+        /**
+         * A part of the kind, in lower case, whatever its length (the kind takes a bounded slug of
+         * it). A value that is not text stands as "unknown": the kind then names no documented
+         * notification, so the call is stored and nothing is planned on a guess.
+         */
+        String kindPart(String name) {
+            if (field(name) == null) {
+                return null;
+            }
+            String s = text(name);
+            return s == null ? UNKNOWN : s.trim().toLowerCase(Locale.ROOT);
+        }
+
+        /**
+         * A text column's value, or null (noted) when the column cannot hold it. Other control
+         * characters are kept: the columns hold them, and every way out (JSON, the alert's escaped
+         * HTML and CR/LF-stripped headers) is written for them.
+         */
+        String column(String... names) {
+            String s = text(names);
+            return s == null ? null : usable(s, MAX_TEXT, nameOf(names));
+        }
+
+        /** The recording's file name names what is fetched: a control character makes it no name at all. */
+        String fileName(String name) {
+            String s = column(name);
+            String why = s == null ? null : controlCharacterIn(s);
+            return why == null ? s : unreadable(name, why);
+        }
+
+        /**
+         * The original text of a field TeleCMI sends as JSON-inside-a-string (often not valid JSON),
+         * up to {@link #MAX_CUSTOM} characters in its column.
+         */
+        String custom(String... names) {
+            JsonNode v = field(names);
+            if (v == null) {
+                return null;
+            }
+            // a non-string is kept as its JSON text, numbers as Jackson writes them (1E+300000000)
+            String s = v.isTextual() ? v.textValue() : v.toString();
+            return usable(s, MAX_CUSTOM, nameOf(names));
+        }
+
+        /**
+         * The value, or null (noted): longer than its column, or holding U+0000, which PostgreSQL
+         * text cannot hold (one rule serves both databases).
+         */
+        String usable(String s, int max, String name) {
+            String why = s.length() > max ? "is longer than " + max + " characters"
+                    : s.indexOf('\u0000') >= 0 ? "contains a NUL character" : null;
+            return why == null ? s : unreadable(name, why);
+        }
+
+        /** Whole seconds (answeredsec, billedsec, ...): an int, so more is out of range. */
+        Integer seconds(String... names) {
+            JsonNode v = field(names);
+            if (v == null) {
+                return null;
+            }
+            String name = nameOf(names);
+            BigDecimal number = number(v, name);
+            if (number == null) {
+                return null;
+            }
+            if (number.signum() == 0) {
+                // before any rounding: the scale of 0E-4000000 is not bounded by its length written out
+                return 0;
+            }
+            // decided from precision and scale: rounding 1e4000000 would build a number of 4 million digits
+            if ((long) number.precision() - number.scale() > INT_DIGITS) {
+                throw outOfRange(name);
+            }
+            BigDecimal whole = number.setScale(0, RoundingMode.DOWN);
+            if (whole.abs().compareTo(INT_MAX) > 0) {
+                throw outOfRange(name);
+            }
+            if (number.signum() < 0) {
+                return unreadable(name, "is negative");
+            }
+            if (whole.compareTo(number) != 0) {
+                return unreadable(name, "is not a whole number of seconds");
+            }
+            return whole.intValue();
+        }
+
+        /** Epoch seconds or milliseconds, as a number or a string of digits: a long, so more is out of range. */
+        Instant epoch(String name) {
+            JsonNode v = field(name);
+            if (v == null) {
+                return null;
+            }
+            BigDecimal number = number(v, name);
+            if (number == null) {
+                return null;
+            }
+            if (number.signum() == 0) {
+                return unreadable(name, "is not a positive epoch time");
+            }
+            // decided from precision and scale before any rounding (see seconds)
+            if ((long) number.precision() - number.scale() > LONG_DIGITS) {
+                throw outOfRange(name);
+            }
+            BigDecimal whole = number.setScale(0, RoundingMode.DOWN);
+            if (whole.abs().compareTo(LONG_MAX) > 0) {
+                throw outOfRange(name);
+            }
+            long value = whole.longValue();
+            if (value <= 0) {
+                return unreadable(name, "is not a positive epoch time");
+            }
+            Instant instant = value >= MILLIS_THRESHOLD ? Instant.ofEpochMilli(value) : Instant.ofEpochSecond(value);
+            return instant.isAfter(LATEST_CALL_TIME) ? unreadable(name, "is after the year 9999") : instant;
+        }
+
+        /**
+         * A JSON number, or a string that reads as one (TeleCMI sends both); null (noted) for anything
+         * else. Either is out of range past {@link #MAX_TEXT} characters written out, like a text column.
+         */
+        private BigDecimal number(JsonNode v, String name) {
+            BigDecimal number;
+            if (v.isNumber()) {
+                number = v.decimalValue();
+            } else if (v.isTextual() && NUMBER_TEXT.matcher(v.textValue().trim()).matches()) {
+                String written = v.textValue().trim();
+                if (written.length() > MAX_TEXT) {
+                    throw outOfRange(name);
+                }
+                try {
+                    number = new BigDecimal(written);
+                } catch (NumberFormatException e) {
+                    // the one way a well-formed number fails: an exponent beyond an int
+                    throw outOfRange(name);
+                }
+            } else {
+                return unreadable(name, "is not a number");
+            }
+            if (plainLength(number) > MAX_TEXT) {
+                throw outOfRange(name);
+            }
+            return number;
+        }
+
+        /** JSON booleans, "true"/"false"/"yes"/"no" in any case, and 1/0. */
+        Boolean bool(String name) {
+            JsonNode v = field(name);
+            if (v == null) {
+                return null;
+            }
+            if (v.isBoolean()) {
+                return v.booleanValue();
+            }
+            String s = v.isTextual() ? v.textValue().trim().toLowerCase(Locale.ROOT) : v.isIntegralNumber() ? v.asText() : "";
+            switch (s) {
+                case "true", "1", "yes":
+                    return Boolean.TRUE;
+                case "false", "0", "no":
+                    return Boolean.FALSE;
+                default:
+                    return unreadable(name, "is neither true nor false");
+            }
+        }
     }
 
     /** 1.50 as 1.5; an exponent at the edge of BigDecimal's range cannot lose its zeros. */
@@ -304,7 +525,7 @@ public final class TelecmiParser {
         try {
             return d.stripTrailingZeros();
         } catch (ArithmeticException e) {
-            throw Problem.badRequest(name, "the field '" + name + "' is out of range");
+            throw outOfRange(name);
         }
     }
 
@@ -319,55 +540,6 @@ public final class TelecmiParser {
         return d.signum() < 0 ? length + 1 : length;
     }
 
-    /**
-     * A text column's value, or null (noted in {@code rawOnly}) when the column cannot hold it.
-     * Other control characters are kept: the columns hold them, and every way out (JSON, the alert's
-     * escaped HTML and CR/LF-stripped headers) is written for them.
-     */
-    private static String columnText(ObjectNode f, Map<String, String> rawOnly, String... names) {
-        String s = text(f, names);
-        return s == null ? null : usable(s, MAX_TEXT, nameOf(f, names), rawOnly);
-    }
-
-    /** The recording's file name names what is fetched: a control character makes it no name at all. */
-    private static String fileName(ObjectNode f, Map<String, String> rawOnly, String... names) {
-        String s = columnText(f, rawOnly, names);
-        String why = s == null ? null : controlCharacterIn(s);
-        if (why != null) {
-            rawOnly.put(nameOf(f, names), why);
-            return null;
-        }
-        return s;
-    }
-
-    /**
-     * The original text of a field TeleCMI sends as JSON-inside-a-string (often not valid JSON),
-     * up to {@link #MAX_CUSTOM} characters in its column.
-     */
-    private static String custom(ObjectNode f, Map<String, String> rawOnly, String... names) {
-        JsonNode v = field(f, names);
-        if (v == null) {
-            return null;
-        }
-        // a non-string is kept as its JSON text, numbers as Jackson writes them (1E+300000000)
-        String s = v.isTextual() ? v.textValue() : v.toString();
-        return usable(s, MAX_CUSTOM, nameOf(f, names), rawOnly);
-    }
-
-    /**
-     * The value, or null with the reason in {@code rawOnly}: longer than its column, or holding
-     * U+0000, which PostgreSQL text cannot hold (one rule serves both databases).
-     */
-    private static String usable(String s, int max, String name, Map<String, String> rawOnly) {
-        String why = s.length() > max ? "is longer than " + max + " characters"
-                : s.indexOf('\u0000') >= 0 ? "contains a NUL character" : null;
-        if (why == null) {
-            return s;
-        }
-        rawOnly.put(name, why);
-        return null;
-    }
-
     private static String controlCharacterIn(String s) {
         for (int i = 0; i < s.length(); i++) {
             if (Character.getType(s.charAt(i)) == Character.CONTROL) {
@@ -375,95 +547,6 @@ public final class TelecmiParser {
             }
         }
         return null;
-    }
-
-    private static Integer integer(ObjectNode f, String... names) {
-        JsonNode v = field(f, names);
-        if (v == null) {
-            return null;
-        }
-        String name = nameOf(f, names);
-        BigDecimal number = number(v, name);
-        if (number.signum() < 0) {
-            throw Problem.badRequest(name, "the field '" + name + "' must not be negative");
-        }
-        if (number.signum() == 0) {
-            return 0;
-        }
-        // decided from precision and scale: rounding 1e4000000 would build a number of 4 million digits
-        if ((long) number.precision() - number.scale() > INT_DIGITS) {
-            throw Problem.badRequest(name, "the field '" + name + "' is out of range");
-        }
-        try {
-            return number.intValueExact();
-        } catch (ArithmeticException e) {
-            throw Problem.badRequest(name, "the field '" + name + "' must be a whole number of seconds");
-        }
-    }
-
-    private static BigDecimal number(JsonNode v, String name) {
-        if (v.isNumber()) {
-            return v.decimalValue();
-        }
-        if (v.isTextual() && v.textValue().length() <= 40) {
-            try {
-                return new BigDecimal(v.textValue().trim());
-            } catch (NumberFormatException e) {
-                // fall through to the problem below
-            }
-        }
-        throw Problem.badRequest(name, "the field '" + name + "' must be a number");
-    }
-
-    /** JSON booleans, "true"/"false" in any case, and 1/0. */
-    private static Boolean bool(ObjectNode f, String name) {
-        JsonNode v = field(f, name);
-        if (v == null) {
-            return null;
-        }
-        if (v.isBoolean()) {
-            return v.booleanValue();
-        }
-        String s = v.isTextual() ? v.textValue().trim().toLowerCase(Locale.ROOT) : v.isIntegralNumber() ? v.asText() : "";
-        switch (s) {
-            case "true", "1", "yes":
-                return Boolean.TRUE;
-            case "false", "0", "no":
-                return Boolean.FALSE;
-            default:
-                throw Problem.badRequest(name, "the field '" + name + "' must be true or false");
-        }
-    }
-
-    /** Epoch seconds or milliseconds, as a number or a string of digits. */
-    private static Instant epoch(ObjectNode f, String name) {
-        JsonNode v = field(f, name);
-        if (v == null) {
-            return null;
-        }
-        BigDecimal number = number(v, name);
-        // decided from precision and scale before any rounding (see integer): below 1 or beyond a long
-        long digits = (long) number.precision() - number.scale();
-        if (number.signum() <= 0 || digits <= 0) {
-            throw Problem.badRequest(name, "the field '" + name + "' must be a positive epoch time");
-        }
-        if (digits > LONG_DIGITS) {
-            throw Problem.badRequest(name, "the field '" + name + "' is out of range");
-        }
-        try {
-            long value = number.setScale(0, RoundingMode.DOWN).longValueExact();
-            Instant instant = value >= MILLIS_THRESHOLD ? Instant.ofEpochMilli(value) : Instant.ofEpochSecond(value);
-            if (instant.isAfter(LATEST_CALL_TIME)) {
-                throw Problem.badRequest(name, "the field '" + name + "' is too far in the future");
-            }
-            return instant;
-        } catch (ArithmeticException e) {
-            throw Problem.badRequest(name, "the field '" + name + "' is out of range");
-        }
-    }
-
-    private static String lower(String s) {
-        return s == null ? null : s.trim().toLowerCase(Locale.ROOT);
     }
 
     @SafeVarargs

@@ -121,6 +121,63 @@ class HostileInputPropertiesTest {
         assertStoredIfAcknowledged(r);
     }
 
+    static final List<String> OPTIONAL_FIELDS = FIELDS.stream()
+            .filter(f -> !List.of("cmiuuid", "cmiuid", "appid", "app_id").contains(f)).toList();
+
+    /**
+     * One bad field never loses the call: whatever type or text arrives in the fields other than
+     * the call's identity, short of a number beyond its field's type, the call is stored and its
+     * raw payload kept as received.
+     */
+    @Property(tries = 300)
+    void optionalFieldsOfAnyTypeNeverLoseTheCall(@ForAll("optionalFields") Map<String, JsonNode> fields) throws Exception {
+        String cmiuuid = java.util.UUID.randomUUID().toString();
+        ObjectNode object = NODES.objectNode().put("cmiuuid", cmiuuid);
+        fields.forEach(object::set);
+        String body = object.toString();
+        Response r = service.postWebhook(body);
+        assertEquals(200, r.status(), body + " -> " + r.body());
+        assertStoredIfAcknowledged(r);
+        Response stored = service.api("/api/notifications?cmiuuid=" + cmiuuid);
+        // as sent: UTF-8 has no lone surrogates, so the encoder writes '?' for them
+        String sent = new String(body.getBytes(StandardCharsets.UTF_8), StandardCharsets.UTF_8);
+        assertTrue(stored.body().contains("\"payload\":" + sent), "the payload as received: " + stored.body());
+    }
+
+    @Property(tries = 200)
+    void optionalParametersOfAnyTextNeverLoseTheCall(@ForAll("optionalTexts") Map<String, String> fields) throws Exception {
+        StringBuilder query = new StringBuilder("cmiuuid=" + java.util.UUID.randomUUID());
+        fields.forEach((name, value) -> query.append('&').append(escape(name)).append('=').append(escape(value)));
+        Response r = service.getWebhook(query.toString());
+        assertEquals(200, r.status(), query + " -> " + r.body());
+        assertStoredIfAcknowledged(r);
+    }
+
+    /** Text as TeleCMI's fields hold it, and what a sender gets wrong; never a number beyond a field's type. */
+    static Arbitrary<String> optionalText() {
+        return Arbitraries.oneOf(
+                Arbitraries.strings().excludeChars("0123456789".toCharArray()).ofMaxLength(40),
+                Arbitraries.of("maybe", "perhaps", "n/a", "x", "yesterday", "yes", "TRUE", "1", "2", "-5", "1.5", " 37 ", "0",
+                        "1634720920", "+91 98765 43210", "a.mp3", "a\u0007.mp3", "\u0000", "{'k': 'v'}"));
+    }
+
+    @Provide
+    Arbitrary<Map<String, JsonNode>> optionalFields() {
+        Arbitrary<JsonNode> values = Arbitraries.oneOf(
+                optionalText().map(s -> (JsonNode) NODES.textNode(s)),
+                Arbitraries.integers().between(-1_000_000, 1_000_000).map(i -> (JsonNode) NODES.numberNode(i)),
+                Arbitraries.bigDecimals().between(BigDecimal.valueOf(-1_000_000), BigDecimal.valueOf(1_000_000)).ofScale(3)
+                        .map(d -> (JsonNode) NODES.numberNode(d)),
+                Arbitraries.of(true, false).map(b -> (JsonNode) NODES.booleanNode(b)),
+                nested(scalars()));
+        return Arbitraries.maps(Arbitraries.of(OPTIONAL_FIELDS), values).ofMinSize(1).ofMaxSize(12);
+    }
+
+    @Provide
+    Arbitrary<Map<String, String>> optionalTexts() {
+        return Arbitraries.maps(Arbitraries.of(OPTIONAL_FIELDS), optionalText()).ofMinSize(1).ofMaxSize(12);
+    }
+
     static final List<String> NUMBER_FIELDS = List.of("time", "answer_time", "start_time", "end_time", "answeredsec", "duration",
             "billedsec", "waitedsec", "from", "to", "virtual_number");
 
@@ -210,7 +267,7 @@ class HostileInputPropertiesTest {
                 Arbitraries.strings().ofMaxLength(70));
         Arbitrary<Map<String, JsonNode>> fields = Arbitraries.maps(Arbitraries.of(FIELDS), Arbitraries.oneOf(scalars(),
                 Arbitraries.of("true", "false", "TRUE", "1", "0", "answered", "missed", "event", "cdr", "inbound", "outbound", "b",
-                                "recv_cancel", "1634720920615", "1634720920", "+919876543210", "0044 20", "a.mp3", "../x.wav", "{'k': 'v'}")
+                                "recv_cancel", "1634720920615", "1634720920", "+91 98765 43210", "0044 20", "a.mp3", "../x.wav", "{'k': 'v'}")
                         .map(s -> (JsonNode) NODES.textNode(s)),
                 nested(scalars()))).ofMaxSize(12);
         return Combinators.combine(cmiuuid, fields, Arbitraries.integers().between(0, 9)).as((id, map, dice) -> {
