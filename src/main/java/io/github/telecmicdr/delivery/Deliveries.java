@@ -265,13 +265,15 @@ public final class Deliveries {
         return Duration.between(delivery.claimedAt(), clock.instant());
     }
 
-    /** Exponential with full jitter: between half and all of initial * 2^(attempt-1), capped. */
     Duration backoff(int attempt) {
-        long initial = settings.backoffInitial().toMillis();
-        long cap = settings.backoffMax().toMillis();
-        long exp = attempt >= 30 ? cap : Math.min(cap, initial * (1L << Math.max(0, attempt - 1)));
-        long jittered = exp / 2 + ThreadLocalRandom.current().nextLong(exp / 2 + 1);
-        return Duration.ofMillis(jittered);
+        return backoff(attempt, settings.backoffInitial(), settings.backoffMax(), ThreadLocalRandom.current());
+    }
+
+    /** Exponential with jitter: between half and all of initial * 2^(attempt-1), capped at max. */
+    static Duration backoff(int attempt, Duration initial, Duration max, java.util.Random random) {
+        long cap = max.toMillis();
+        long exp = attempt >= 30 ? cap : Math.min(cap, initial.toMillis() * (1L << Math.max(0, attempt - 1)));
+        return Duration.ofMillis(exp / 2 + random.nextLong(exp / 2 + 1));
     }
 
     /** {@code POST /api/deliveries/{id}/retry}: a failed delivery goes back to pending, attempts reset. */
