@@ -14,7 +14,6 @@ import org.slf4j.LoggerFactory;
 public final class WebhookOutcomes {
 
     private static final Logger LOG = LoggerFactory.getLogger("io.github.telecmicdr.webhook");
-    public static final String ROUTE_ID = "telecmi-webhook";
 
     private final CdrMetrics metrics;
 
