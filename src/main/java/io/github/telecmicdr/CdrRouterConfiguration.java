@@ -10,6 +10,8 @@ import com.zaxxer.hikari.HikariDataSource;
 import io.github.telecmicdr.alert.AlertEmails;
 import io.github.telecmicdr.api.ApiGuard;
 import io.github.telecmicdr.delivery.Deliveries;
+import io.github.telecmicdr.delivery.DeliveryComponent;
+import io.github.telecmicdr.delivery.DeliveryEndpoint;
 import io.github.telecmicdr.delivery.Durations;
 import io.github.telecmicdr.recording.RecordingDownloadClient;
 import io.github.telecmicdr.recording.Recordings;
@@ -169,6 +171,12 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
                 Durations.parse("delivery.backoff-max", settings.get("delivery.backoff-max", "30m")),
                 Integer.parseInt(settings.get("delivery.batch-size", "20")), commitWaitBound), metrics, secrets, context::isStopping);
         context.getRegistry().bind("deliveries", deliveries);
+        // from: delivery:<kind> in a route; each option also as delivery.<kind>.<option>
+        context.addComponent("delivery", new DeliveryComponent(deliveries, new DeliveryEndpoint.Defaults(
+                Integer.parseInt(settings.get("delivery.concurrency", "16")),
+                Long.parseLong(settings.get("delivery.poll-interval-ms", "500")),
+                Integer.parseInt(settings.get("delivery.max-attempts", "10")),
+                deliveries.maxAge())));
         context.addService(new ServiceSupport() {
             @Override
             protected void doStart() {

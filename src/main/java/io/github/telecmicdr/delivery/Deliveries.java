@@ -98,35 +98,37 @@ public final class Deliveries {
     }
 
     /**
-     * Claims up to batch-size due deliveries of a kind for this instance, each one only once, in
-     * one transaction: the claims are durable before any work starts. Nothing once the service is
-     * stopping: the claim loops end after the batch in hand, instead of working through the whole
-     * backlog until the shutdown timeout interrupts them and leaves their claims leased.
+     * Claims up to {@code limit} (at most batch-size) due deliveries of a kind for this instance,
+     * each one only once, in one transaction: the claims are durable before any work starts. Nothing
+     * once the service is stopping: the deliveries in hand finish, and no more are leased for the
+     * shutdown timeout to cut off.
      */
-    public List<Delivery> claim(String kind) throws SQLException {
-        if (stopping.getAsBoolean()) {
+    public List<Delivery> claim(String kind, int limit) throws SQLException {
+        if (stopping.getAsBoolean() || limit <= 0) {
             return List.of();
         }
         OffsetDateTime now = now();
         OffsetDateTime leaseUntil = now.plus(settings.lease());
         List<Delivery> claimed = new ArrayList<>();
+        int most = Math.min(limit, settings.batchSize());
         Database.inTransaction(dataSource, c -> {
-            claimDue(c, kind, now, leaseUntil, claimed);
+            claimDue(c, kind, most, now, leaseUntil, claimed);
             return null;
         });
         return claimed;
     }
 
-    private void claimDue(Connection c, String kind, OffsetDateTime now, OffsetDateTime leaseUntil, List<Delivery> claimed) throws SQLException {
+    private void claimDue(Connection c, String kind, int limit, OffsetDateTime now, OffsetDateTime leaseUntil, List<Delivery> claimed)
+            throws SQLException {
         List<Delivery> due = new ArrayList<>();
         // two index range scans on (kind, state, next_attempt_at): leases a crashed worker left behind
         // first, then pending deliveries in due order; one query with an OR would read every done
         // delivery too. ORDER BY names all three index columns: H2 then reads the index in order and
         // stops after batch-size rows; ordering by next_attempt_at alone made it read and sort the
         // whole backlog on every claim (21% of the CPU under load)
-        selectDue(c, LEASE_EXPIRED, kind, now, due);
-        if (due.size() < settings.batchSize()) {
-            selectDue(c, PENDING_DUE, kind, now, due);
+        selectDue(c, LEASE_EXPIRED, kind, limit, now, due);
+        if (due.size() < limit) {
+            selectDue(c, PENDING_DUE, kind, limit, now, due);
         }
         try (PreparedStatement ps = c.prepareStatement("UPDATE delivery SET state = 'in_progress', lease_owner = ?, lease_until = ?,"
                 + " attempts = attempts + 1 WHERE id = ? AND " + CLAIMABLE)) {
@@ -150,11 +152,11 @@ public final class Deliveries {
         }
     }
 
-    private void selectDue(Connection c, String sql, String kind, OffsetDateTime now, List<Delivery> due) throws SQLException {
+    private void selectDue(Connection c, String sql, String kind, int limit, OffsetDateTime now, List<Delivery> due) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(sql)) {
             ps.setString(1, kind);
             ps.setObject(2, now);
-            ps.setInt(3, settings.batchSize() - due.size());
+            ps.setInt(3, limit - due.size());
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     due.add(new Delivery(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getInt(4),
@@ -213,33 +215,20 @@ public final class Deliveries {
         completions.stop();
     }
 
-    /** From the delivery routes' onException: retry later with backoff, or give up. */
-    public void fail(Exchange exchange) throws SQLException {
-        Delivery delivery = exchange.getVariable("delivery", Delivery.class);
-        Throwable cause = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
-        if (delivery == null) {
-            LOG.error("A delivery route failed before it knew its delivery", cause);
-            return;
-        }
-        try {
-            fail(delivery, cause);
-        } catch (SQLException e) {
-            // the lease expires and the delivery is claimed again: nothing is lost
-            LOG.warn("Could not record the failed attempt of delivery {} ({}); it is retried when its lease expires",
-                    delivery.id(), e.getMessage());
-        }
-    }
-
-    void fail(Delivery delivery, Throwable cause) throws SQLException {
+    /**
+     * An attempt threw: retried later with backoff, or failed for good (a {@link PermanentFailure},
+     * or the kind's attempts or age used up). The error is stored without any secret.
+     */
+    void fail(Delivery delivery, Throwable cause, int maxAttempts, Duration maxAge) throws SQLException {
         OffsetDateTime now = now();
         String error = describe(cause);
         boolean permanent = cause instanceof PermanentFailure;
-        boolean exhausted = delivery.attempts() >= settings.maxAttempts();
-        boolean tooOld = Duration.between(delivery.createdAt(), now.toInstant()).compareTo(settings.maxAge()) > 0;
+        boolean exhausted = delivery.attempts() >= maxAttempts;
+        boolean tooOld = Duration.between(delivery.createdAt(), now.toInstant()).compareTo(maxAge) > 0;
         String state = permanent || exhausted || tooOld ? FAILED : PENDING;
         if (!permanent && FAILED.equals(state)) {
             error = truncate("gave up after " + delivery.attempts() + " attempts"
-                    + (tooOld ? " and " + settings.maxAge() : "") + ": " + error);
+                    + (tooOld ? " and " + maxAge : "") + ": " + error);
         }
         OffsetDateTime next = FAILED.equals(state) ? now : now.plus(backoff(delivery.attempts()));
         try (Connection c = dataSource.getConnection();

@@ -1,0 +1,35 @@
+package io.github.telecmicdr.delivery;
+
+import org.apache.camel.Endpoint;
+import org.apache.camel.support.DefaultComponent;
+
+import java.util.Map;
+
+/**
+ * {@code delivery:<kind>}: where a route that works deliveries of one kind starts. It claims due
+ * deliveries of that kind with a lease, hands each to the route's steps, and marks it done when they
+ * succeed, retries it with backoff when they throw, and fails it when they throw a
+ * {@link PermanentFailure} or it has used up its attempts or its age. A component rather than a
+ * kamelet: the lease, the claims and the outcome need Java, and a component shows in YAML and in
+ * Kaoto as one plain {@code from: delivery:alert-email} with its options.
+ */
+public final class DeliveryComponent extends DefaultComponent {
+
+    private final Deliveries deliveries;
+    private final DeliveryEndpoint.Defaults defaults;
+
+    public DeliveryComponent(Deliveries deliveries, DeliveryEndpoint.Defaults defaults) {
+        this.deliveries = deliveries;
+        this.defaults = defaults;
+    }
+
+    @Override
+    protected Endpoint createEndpoint(String uri, String remaining, Map<String, Object> parameters) throws Exception {
+        if (remaining == null || !remaining.matches("[a-z0-9][a-z0-9-]{0,31}")) {
+            throw new IllegalArgumentException("delivery:<kind> needs a kind of 1-32 lower-case letters, digits and dashes, not '" + remaining + "'");
+        }
+        DeliveryEndpoint endpoint = new DeliveryEndpoint(uri, this, remaining, deliveries, defaults);
+        setProperties(endpoint, parameters);
+        return endpoint;
+    }
+}

@@ -1,0 +1,137 @@
+package io.github.telecmicdr.delivery;
+
+import org.apache.camel.Exchange;
+import org.apache.camel.Processor;
+import org.apache.camel.support.DefaultConsumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Claims due deliveries of its kind whenever it has a free worker, and runs each through the route:
+ * done when the route's steps succeed, retried with backoff when they throw, failed on a
+ * {@link PermanentFailure} or after the kind's attempts or age. At most {@code concurrency}
+ * deliveries are in hand at once, so a slow destination is worked in parallel, and nothing is
+ * claimed that no worker is free for (a claim is a lease: what a crash leaves leased waits it out).
+ * A stop claims nothing more and waits for the deliveries in hand to be recorded.
+ */
+final class DeliveryConsumer extends DefaultConsumer {
+
+    private static final Logger LOG = LoggerFactory.getLogger(DeliveryConsumer.class);
+
+    private final DeliveryEndpoint endpoint;
+    private final Deliveries deliveries;
+    private final String kind;
+    private volatile boolean running;
+    private Semaphore free;
+    private ExecutorService claimer;
+    private ExecutorService workers;
+    private int concurrency;
+    private int maxAttempts;
+    private Duration maxAge;
+
+    DeliveryConsumer(DeliveryEndpoint endpoint, Processor processor, Deliveries deliveries) {
+        super(endpoint, processor);
+        this.endpoint = endpoint;
+        this.deliveries = deliveries;
+        this.kind = endpoint.getKind();
+    }
+
+    @Override
+    protected void doStart() throws Exception {
+        super.doStart();
+        concurrency = Math.max(1, endpoint.getConcurrency());
+        maxAttempts = endpoint.getMaxAttempts();
+        maxAge = endpoint.getMaxAgeDuration();
+        free = new Semaphore(concurrency);
+        var threads = getEndpoint().getCamelContext().getExecutorServiceManager();
+        workers = threads.newFixedThreadPool(this, "delivery-" + kind, concurrency);
+        claimer = threads.newSingleThreadExecutor(this, "delivery-" + kind + "-claims");
+        running = true;
+        claimer.submit(this::claimLoop);
+    }
+
+    /** Waits for a free worker, claims as many due deliveries as there are free workers, hands them out. */
+    private void claimLoop() {
+        long pollMs = endpoint.getPollIntervalMs();
+        while (running) {
+            try {
+                if (!free.tryAcquire(pollMs, TimeUnit.MILLISECONDS)) {
+                    continue;
+                }
+                int slots = 1 + free.drainPermits();
+                List<Delivery> claimed = running ? deliveries.claim(kind, slots) : List.of();
+                free.release(slots - claimed.size());
+                for (Delivery delivery : claimed) {
+                    workers.execute(() -> work(delivery));
+                }
+                if (claimed.size() < slots) {
+                    // nothing more is due: look again after the poll interval
+                    Thread.sleep(pollMs);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            } catch (Exception e) {
+                // the database is away: nothing was claimed; tried again after the poll interval
+                LOG.warn("Could not claim {} deliveries: {}", kind, e.getMessage());
+                sleepQuietly(pollMs);
+            }
+        }
+    }
+
+    private void work(Delivery delivery) {
+        Exchange exchange = createExchange(false);
+        try {
+            exchange.setVariable("delivery", delivery);
+            exchange.getMessage().setBody(delivery);
+            try {
+                getProcessor().process(exchange);
+            } catch (Exception e) {
+                exchange.setException(e);
+            }
+            Throwable failure = exchange.getException();
+            try {
+                if (failure == null) {
+                    deliveries.complete(delivery);
+                } else {
+                    deliveries.fail(delivery, failure, maxAttempts, maxAge);
+                }
+            } catch (Exception e) {
+                // the lease expires and the delivery is claimed again: nothing is lost
+                LOG.warn("Could not record the outcome of delivery {} ({}); it is taken again when its lease expires", delivery.id(), e.getMessage());
+            }
+        } finally {
+            releaseExchange(exchange, false);
+            free.release();
+        }
+    }
+
+    @Override
+    protected void doStop() throws Exception {
+        running = false;
+        if (claimer != null) {
+            // not interrupted: a thread interrupted inside H2's file I/O closes the database file;
+            // the loop sees running=false within a poll interval
+            getEndpoint().getCamelContext().getExecutorServiceManager().shutdownGraceful(claimer);
+        }
+        if (workers != null) {
+            // the deliveries in hand finish and are recorded (done or retried) before the database closes
+            getEndpoint().getCamelContext().getExecutorServiceManager().shutdownGraceful(workers);
+        }
+        super.doStop();
+    }
+
+    private static void sleepQuietly(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
