@@ -8,6 +8,7 @@ import io.github.telecmicdr.store.Database;
 import io.github.telecmicdr.store.GroupCommit;
 import org.apache.camel.Exchange;
 import org.apache.camel.Header;
+import org.apache.camel.Variable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -102,8 +103,10 @@ public final class Deliveries {
      * one transaction: the claims are durable before any work starts. Nothing once the service is
      * stopping: the claim loops end after the batch in hand, instead of working through the whole
      * backlog until the shutdown timeout interrupts them and leaves their claims leased.
+     *
+     * @param kind the route's variable deliveryKind, such as alert-email
      */
-    public List<Delivery> claim(String kind) throws SQLException {
+    public List<Delivery> claim(@Variable("deliveryKind") String kind) throws SQLException {
         if (stopping.getAsBoolean()) {
             return List.of();
         }
@@ -164,8 +167,12 @@ public final class Deliveries {
         }
     }
 
-    /** Marks the delivery done; returns once that is committed (completions share commits). */
-    public void complete(Delivery delivery) throws SQLException {
+    /**
+     * Marks the delivery done; returns once that is committed (completions share commits).
+     *
+     * @param delivery the route's variable delivery: the one claimed, whatever the steps left in the body
+     */
+    public void complete(@Variable("delivery") Delivery delivery) throws SQLException {
         boolean ours = completions.submit(delivery);
         metrics.deliveryAttempt(delivery.kind(), DONE, took(delivery));
         if (ours) {
