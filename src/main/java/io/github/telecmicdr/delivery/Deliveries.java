@@ -166,7 +166,11 @@ public final class Deliveries {
         }
     }
 
-    /** Marks the delivery done; returns once that is committed (completions share commits). */
+    /**
+     * Marks the delivery done; returns once that is committed (completions share commits).
+     *
+     * @param delivery the route's variable delivery: the one claimed, whatever the steps left in the body
+     */
     public void complete(Delivery delivery) throws SQLException {
         boolean ours = completions.submit(delivery);
         metrics.deliveryAttempt(delivery.kind(), DONE, took(delivery));

@@ -9,6 +9,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.telecmicdr.Problem;
+import org.apache.camel.Exchange;
+import org.apache.camel.Header;
 
 import java.io.IOException;
 import java.math.BigDecimal;
@@ -117,7 +119,7 @@ public final class TelecmiParser {
      * A GET delivery: the same fields as query parameters, every value a string. The stored raw
      * payload is those parameters as a JSON object of strings, in the order they came.
      */
-    public TelecmiNotification parseQuery(String rawQuery) {
+    public TelecmiNotification parseQuery(@Header(Exchange.HTTP_QUERY) String rawQuery) {
         ObjectNode fields = mapper.createObjectNode();
         if (rawQuery != null && !rawQuery.isEmpty()) {
             for (String pair : rawQuery.split("&", -1)) {
