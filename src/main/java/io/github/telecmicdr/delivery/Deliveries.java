@@ -78,21 +78,24 @@ public final class Deliveries {
 
     /** The statement that plans deliveries; {@link #plan} adds to its batch. */
     public PreparedStatement planStatement(Connection c) throws SQLException {
-        return c.prepareStatement("INSERT INTO delivery (cmiuuid, kind, state, attempts, next_attempt_at, created_at)"
-                + " VALUES (?, ?, 'pending', 0, ?, ?)");
+        // the notification's id from its unique key: no generated keys to fetch from the batch insert
+        return c.prepareStatement("INSERT INTO delivery (notification_id, cmiuuid, kind, state, attempts, next_attempt_at, created_at)"
+                + " SELECT id, cmiuuid, ?, 'pending', 0, ?, ? FROM notification WHERE cmiuuid = ? AND kind = ?");
     }
 
     /**
-     * Adds a CDR's deliveries to the batch of {@code plan}, a statement of {@link #planStatement}
-     * executed inside the transaction that stores the CDR: they commit with it, or not at all.
+     * Adds a notification's deliveries to the batch of {@code plan}, a statement of
+     * {@link #planStatement} executed inside the transaction that stores the notification (after
+     * its row): they commit with it, or not at all.
      */
-    public void plan(PreparedStatement plan, String cmiuuid, Collection<String> kinds) throws SQLException {
+    public void plan(PreparedStatement plan, String notificationKind, String cmiuuid, Collection<String> kinds) throws SQLException {
         OffsetDateTime now = now();
         for (String kind : kinds) {
-            plan.setString(1, cmiuuid);
-            plan.setString(2, kind);
+            plan.setString(1, kind);
+            plan.setObject(2, now);
             plan.setObject(3, now);
-            plan.setObject(4, now);
+            plan.setString(4, cmiuuid);
+            plan.setString(5, notificationKind);
             plan.addBatch();
         }
     }

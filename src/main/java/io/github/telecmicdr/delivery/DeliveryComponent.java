@@ -6,7 +6,9 @@ import org.apache.camel.support.DefaultComponent;
 import java.util.Map;
 
 /**
- * {@code delivery:<kind>}: where a route that works deliveries of one kind starts. It claims due
+ * {@code delivery:<kind>}. As {@code to:} in the webhook route, it plans a delivery of that kind for
+ * the notification ({@link DeliveryProducer}). As {@code from:}, it is where the route that works
+ * deliveries of that kind starts ({@link DeliveryConsumer}): it claims due
  * deliveries of that kind with a lease, hands each to the route's steps, and marks it done when they
  * succeed, retries it with backoff when they throw, and fails it when they throw a
  * {@link PermanentFailure} or it has used up its attempts or its age. A component rather than a

@@ -33,10 +33,10 @@ public final class DeliveryEndpoint extends DefaultEndpoint {
         this.defaults = defaults;
     }
 
+    /** {@code to: delivery:<kind>}: plans a delivery of this kind for the notification being stored. */
     @Override
     public Producer createProducer() {
-        throw new UnsupportedOperationException("delivery:" + kind + " is where a route starts (from:), not a destination (to:);"
-                + " the webhook route plans deliveries");
+        return new DeliveryProducer(this);
     }
 
     @Override

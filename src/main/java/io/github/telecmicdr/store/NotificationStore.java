@@ -1,8 +1,7 @@
 package io.github.telecmicdr.store;
 
 import io.github.telecmicdr.delivery.Deliveries;
-import io.github.telecmicdr.delivery.Delivery;
-import io.github.telecmicdr.recording.RecordingFiles;
+import io.github.telecmicdr.delivery.DeliveryProducer;
 import io.github.telecmicdr.telecmi.Cdr;
 import io.github.telecmicdr.telecmi.TelecmiNotification;
 import org.apache.camel.Body;
@@ -72,31 +71,14 @@ public final class NotificationStore extends ServiceSupport {
     }
 
     /**
-     * Stores the notification. The webhook route sets {@code alertEmail} and {@code recordingDownload}
-     * from its branches on hangup_reason and record; they take effect only for a new incoming
-     * answered CDR, and a recording is planned only for a file name the allowlist admits.
+     * Stores the notification with the deliveries the webhook route planned for it
+     * ({@code to: delivery:<kind>}, any kind, for any notification), in one transaction. A repeat of
+     * a stored notification is a duplicate and plans nothing.
      */
-    public StoreReceipt store(@Body TelecmiNotification notification, @Variable("alertEmail") Boolean alertEmail,
-                              @Variable("recordingDownload") Boolean recordingDownload) throws SQLException {
-        List<String> planned = new ArrayList<>(2);
-        String recordingSkipped = null;
-        Cdr cdr = notification.cdr();
-        if (cdr != null) {
-            if (Boolean.TRUE.equals(alertEmail)) {
-                planned.add(Delivery.ALERT_EMAIL);
-            }
-            if (Boolean.TRUE.equals(recordingDownload) && cdr.recorded()) {
-                String unusableName = notification.rawOnly().get("filename");
-                recordingSkipped = unusableName != null ? "recording file name " + unusableName
-                        : RecordingFiles.whyNotFetched(cdr.recordingFilename());
-                if (recordingSkipped == null) {
-                    planned.add(Delivery.RECORDING_DOWNLOAD);
-                }
-            } else {
-                recordingSkipped = notification.unreadableRecord();
-            }
-        }
-        return groupCommit.submit(new Write(notification, planned, recordingSkipped));
+    public StoreReceipt store(@Body TelecmiNotification notification,
+                              @Variable(DeliveryProducer.PLANNED) List<String> planned) throws SQLException {
+        return groupCommit.submit(new Write(notification, planned == null ? List.of() : List.copyOf(planned),
+                notification.recordingSkipped()));
     }
 
     /**
@@ -126,10 +108,10 @@ public final class NotificationStore extends ServiceSupport {
                     bindCdr(cdrInsert, n.cdr(), receivedAt, w.recordingSkipped());
                     cdrInsert.addBatch();
                     cdrs = true;
-                    if (!w.planned().isEmpty()) {
-                        deliveries.plan(plan, n.cmiuuid(), w.planned());
-                        planned = true;
-                    }
+                }
+                if (!w.planned().isEmpty()) {
+                    deliveries.plan(plan, n.kind(), n.cmiuuid(), w.planned());
+                    planned = true;
                 }
                 outcomes[i] = new StoreReceipt(StoreReceipt.STORED, n.kind(), n.cmiuuid());
             }
@@ -179,10 +161,10 @@ public final class NotificationStore extends ServiceSupport {
                     if (n.cdr() != null) {
                         bindCdr(cdrInsert, n.cdr(), receivedAt, w.recordingSkipped());
                         cdrInsert.executeUpdate();
-                        if (!w.planned().isEmpty()) {
-                            deliveries.plan(plan, n.cmiuuid(), w.planned());
-                            plan.executeBatch();
-                        }
+                    }
+                    if (!w.planned().isEmpty()) {
+                        deliveries.plan(plan, n.kind(), n.cmiuuid(), w.planned());
+                        plan.executeBatch();
                     }
                     c.releaseSavepoint(savepoint);
                     outcomes[i] = new StoreReceipt(StoreReceipt.STORED, n.kind(), n.cmiuuid());

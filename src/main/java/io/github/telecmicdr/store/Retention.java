@@ -22,8 +22,8 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * Removes what is older than {@code retention.max-age}: notifications, and with an answered CDR its
- * typed row, its deliveries, its recording (row and file) and its alert email in the outbox. It
+ * Removes what is older than {@code retention.max-age}: notifications with their deliveries, and
+ * with an answered CDR its typed row, its recording (row and file) and its alert email in the outbox. It
  * works in small transactions, oldest first, with a pause between them, so ingest never waits
  * long behind it. {@code 0} keeps everything.
  */
@@ -97,26 +97,32 @@ public final class Retention {
             if (ids.isEmpty()) {
                 return null;
             }
-            if (!answeredCalls.isEmpty()) {
-                Array calls = c.createArrayOf("VARCHAR", answeredCalls.toArray());
-                try (PreparedStatement ps = c.prepareStatement("SELECT file_path FROM recording WHERE cmiuuid = ANY (?)")) {
-                    ps.setArray(1, calls);
-                    try (ResultSet rs = ps.executeQuery()) {
-                        while (rs.next()) {
-                            filesToCheck.add(rs.getString(1));
-                        }
-                    }
-                }
-                // children first: a recording names its delivery, a delivery its CDR
-                for (String table : new String[] {"recording", "delivery", "cdr"}) {
-                    try (PreparedStatement ps = c.prepareStatement("DELETE FROM " + table + " WHERE cmiuuid = ANY (?)")) {
-                        ps.setArray(1, calls);
-                        ps.executeUpdate();
+            Array notifications = c.createArrayOf("BIGINT", ids.toArray());
+            String theirDeliveries = "SELECT id FROM delivery WHERE notification_id = ANY (?)";
+            try (PreparedStatement ps = c.prepareStatement("SELECT file_path FROM recording WHERE delivery_id IN (" + theirDeliveries + ")")) {
+                ps.setArray(1, notifications);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        filesToCheck.add(rs.getString(1));
                     }
                 }
             }
+            // children first: a recording names its delivery, a delivery its notification
+            for (String sql : new String[] {"DELETE FROM recording WHERE delivery_id IN (" + theirDeliveries + ")",
+                    "DELETE FROM delivery WHERE notification_id = ANY (?)"}) {
+                try (PreparedStatement ps = c.prepareStatement(sql)) {
+                    ps.setArray(1, notifications);
+                    ps.executeUpdate();
+                }
+            }
+            if (!answeredCalls.isEmpty()) {
+                try (PreparedStatement ps = c.prepareStatement("DELETE FROM cdr WHERE cmiuuid = ANY (?)")) {
+                    ps.setArray(1, c.createArrayOf("VARCHAR", answeredCalls.toArray()));
+                    ps.executeUpdate();
+                }
+            }
             try (PreparedStatement ps = c.prepareStatement("DELETE FROM notification WHERE id = ANY (?)")) {
-                ps.setArray(1, c.createArrayOf("BIGINT", ids.toArray()));
+                ps.setArray(1, notifications);
                 ps.executeUpdate();
             }
             return null;

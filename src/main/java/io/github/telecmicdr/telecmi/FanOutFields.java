@@ -4,8 +4,10 @@ import org.apache.camel.Exchange;
 import org.apache.camel.Processor;
 
 /**
- * Names what the webhook route's fan-out branches on as variables: {@code hangupReason} (null but
- * for an incoming answered CDR) and {@code recorded}. The filters then read
+ * Names what the webhook route's fan-out branches on as variables: {@code notificationKind} (e.g.
+ * {@code incoming-missed-cdr}), {@code hangupReason} (null but for an incoming answered CDR) and
+ * {@code recorded} (an answered CDR that was recorded and whose file can be fetched: a file name
+ * outside the allowlist is kept as recording_skipped instead). The filters then read
  * {@code ${variable.hangupReason}}, a map lookup, instead of {@code ${body.hangupReason}}, which
  * Camel's Simple language resolves by building a bean expression on every evaluation (12% of the
  * webhook's CPU and a sixth of what it allocated per request).
@@ -14,11 +16,13 @@ public final class FanOutFields implements Processor {
 
     public static final String HANGUP_REASON = "hangupReason";
     public static final String RECORDED = "recorded";
+    public static final String NOTIFICATION_KIND = "notificationKind";
 
     @Override
     public void process(Exchange exchange) {
         TelecmiNotification notification = exchange.getMessage().getBody(TelecmiNotification.class);
+        exchange.setVariable(NOTIFICATION_KIND, notification.kind());
         exchange.setVariable(HANGUP_REASON, notification.hangupReason());
-        exchange.setVariable(RECORDED, notification.recorded());
+        exchange.setVariable(RECORDED, notification.recorded() && notification.recordingSkipped() == null);
     }
 }

@@ -1,5 +1,7 @@
 package io.github.telecmicdr.telecmi;
 
+import io.github.telecmicdr.recording.RecordingFiles;
+
 import java.util.Map;
 import java.util.Set;
 
@@ -48,8 +50,24 @@ public record TelecmiNotification(String kind, String cmiuuid, String appid, Str
         return why == null ? null : "the field 'record' " + why + ", so no recording is fetched";
     }
 
-    /** Whether this is an answered CDR that was recorded, for the fan-out branch. */
+    /** Whether this is an answered CDR that was recorded. */
     public boolean recorded() {
         return cdr != null && cdr.recorded();
+    }
+
+    /**
+     * Why the recording of this answered CDR is never fetched (its file name fails the allowlist or
+     * could not be read, or {@code record} could not be read), kept as its recording_skipped; null
+     * when it can be fetched, or for a call that was not recorded.
+     */
+    public String recordingSkipped() {
+        if (cdr == null) {
+            return null;
+        }
+        if (!cdr.recorded()) {
+            return unreadableRecord();
+        }
+        String unusableName = rawOnly.get("filename");
+        return unusableName != null ? "recording file name " + unusableName : RecordingFiles.whyNotFetched(cdr.recordingFilename());
     }
 }

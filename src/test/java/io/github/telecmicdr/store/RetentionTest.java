@@ -136,8 +136,9 @@ class RetentionTest {
 
     /** A recording row of the call's recording-download delivery, as the download writes it. */
     static void recording(Connection c, String cmiuuid, String filePath) throws SQLException {
-        try (PreparedStatement delivery = c.prepareStatement("INSERT INTO delivery (cmiuuid, kind, state, attempts, next_attempt_at, created_at)"
-                + " VALUES (?, 'recording-download', 'done', 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)")) {
+        try (PreparedStatement delivery = c.prepareStatement("INSERT INTO delivery (notification_id, cmiuuid, kind, state, attempts,"
+                + " next_attempt_at, created_at) SELECT id, cmiuuid, 'recording-download', 'done', 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP"
+                + " FROM notification WHERE kind = 'incoming-answered-cdr' AND cmiuuid = ?")) {
             delivery.setString(1, cmiuuid);
             delivery.executeUpdate();
         }

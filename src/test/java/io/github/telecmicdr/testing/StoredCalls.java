@@ -21,8 +21,9 @@ public final class StoredCalls {
              PreparedStatement cdr = c.prepareStatement("INSERT INTO cdr (cmiuuid, appid, direction, call_status, caller_number, called_number,"
                      + " agent, hangup_reason, recorded, received_at) VALUES (?, '2222223', 'inbound', 'answered', '440000000002', '440000000001',"
                      + " '204_2222223', 'recv_cancel', FALSE, CURRENT_TIMESTAMP)");
-             PreparedStatement delivery = c.prepareStatement("INSERT INTO delivery (cmiuuid, kind, state, attempts, next_attempt_at, created_at)"
-                     + " VALUES (?, 'alert-email', 'pending', 0, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)")) {
+             PreparedStatement delivery = c.prepareStatement("INSERT INTO delivery (notification_id, cmiuuid, kind, state, attempts,"
+                     + " next_attempt_at, created_at) SELECT id, cmiuuid, 'alert-email', 'pending', 0, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP"
+                     + " FROM notification WHERE kind = 'incoming-answered-cdr' AND cmiuuid = ?")) {
             for (String cmiuuid : cmiuuids) {
                 for (PreparedStatement ps : new PreparedStatement[] {notification, cdr, delivery}) {
                     ps.setString(1, cmiuuid);
