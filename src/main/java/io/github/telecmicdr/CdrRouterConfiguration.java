@@ -10,6 +10,7 @@ import com.zaxxer.hikari.HikariDataSource;
 import io.github.telecmicdr.alert.AlertEmails;
 import io.github.telecmicdr.api.ApiGuard;
 import io.github.telecmicdr.delivery.Deliveries;
+import io.github.telecmicdr.delivery.DeliveryQueries;
 import io.github.telecmicdr.delivery.Durations;
 import io.github.telecmicdr.recording.RecordingDownloadClient;
 import io.github.telecmicdr.recording.Recordings;
@@ -169,6 +170,7 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
                 Durations.parse("delivery.backoff-max", settings.get("delivery.backoff-max", "30m")),
                 Integer.parseInt(settings.get("delivery.batch-size", "20")), commitWaitBound), metrics, secrets, context::isStopping);
         context.getRegistry().bind("deliveries", deliveries);
+        context.getRegistry().bind("deliveryQueries", new DeliveryQueries(dataSource, mapper));
         context.addService(new ServiceSupport() {
             @Override
             protected void doStart() {
