@@ -12,6 +12,7 @@ import io.github.telecmicdr.api.ApiGuard;
 import io.github.telecmicdr.delivery.Deliveries;
 import io.github.telecmicdr.delivery.DeliveryComponent;
 import io.github.telecmicdr.delivery.DeliveryEndpoint;
+import io.github.telecmicdr.delivery.DeliveryQueries;
 import io.github.telecmicdr.delivery.Durations;
 import io.github.telecmicdr.recording.RecordingDownloadClient;
 import io.github.telecmicdr.recording.Recordings;
@@ -177,6 +178,7 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
                 Long.parseLong(settings.get("delivery.poll-interval-ms", "500")),
                 Integer.parseInt(settings.get("delivery.max-attempts", "10")),
                 deliveries.maxAge())));
+        context.getRegistry().bind("deliveryQueries", new DeliveryQueries(dataSource, mapper));
         context.addService(new ServiceSupport() {
             @Override
             protected void doStart() {

@@ -208,6 +208,11 @@ public final class Deliveries {
         completions.start();
     }
 
+    /** A route works deliveries of this kind: its metrics show from now on, zeros before the first. */
+    public void working(String kind) {
+        metrics.measure(kind);
+    }
+
     /** How long a delivery is retried before it ends failed (delivery.max-age). */
     public Duration maxAge() {
         return settings.maxAge();
@@ -272,6 +277,16 @@ public final class Deliveries {
         return Duration.ofMillis(exp / 2 + random.nextLong(exp / 2 + 1));
     }
 
+    /**
+     * Puts failed deliveries back to pending with their attempts reset; parameters: now (next
+     * attempt), now (created_at: the age limit counts from the retry, or an old delivery would fail
+     * again at once).
+     */
+    private static final String RETRY = "UPDATE delivery SET state = 'pending', attempts = 0, next_attempt_at = ?, created_at = ?,"
+            + " completed_at = NULL";
+    /** How many deliveries one statement of a bulk retry puts back: each batch commits on its own. */
+    static final int RETRY_BATCH = 500;
+
     /** {@code POST /api/deliveries/{id}/retry}: a failed delivery goes back to pending, attempts reset. */
     public ObjectNode retry(@Header("id") String id) throws SQLException {
         long deliveryId;
@@ -281,11 +296,9 @@ public final class Deliveries {
             throw Problem.badRequest("id", "the delivery id must be a number");
         }
         try (Connection c = dataSource.getConnection()) {
-            try (PreparedStatement ps = c.prepareStatement("UPDATE delivery SET state = 'pending', attempts = 0, next_attempt_at = ?,"
-                    + " created_at = ?, completed_at = NULL WHERE id = ? AND state = 'failed'")) {
+            try (PreparedStatement ps = c.prepareStatement(RETRY + " WHERE id = ? AND state = 'failed'")) {
                 OffsetDateTime now = now();
                 ps.setObject(1, now);
-                // the age limit counts from the retry, or an old delivery would fail again at once
                 ps.setObject(2, now);
                 ps.setLong(3, deliveryId);
                 if (ps.executeUpdate() == 1) {
@@ -306,6 +319,50 @@ public final class Deliveries {
                 }
             }
         }
+    }
+
+    /**
+     * {@code POST /api/deliveries/retry?kind=&state=failed&since=}: every failed delivery of a kind
+     * (created at or after {@code since}, when given) back to pending, attempts reset, as
+     * {@link #retry} does one. The kind is required: a replay is for the destination that was
+     * repaired, and one without a kind would resend every alert and forward that ever failed.
+     * In batches of {@link #RETRY_BATCH}, each committed on its own, until none is left, so a replay of millions holds
+     * no long transaction; those already put back stay so if a later batch fails.
+     */
+    public ObjectNode retryFailed(@Header("kind") String kind, @Header("state") String state, @Header("since") String since)
+            throws SQLException {
+        String retriedKind = DeliveryQueries.kind(kind, true);
+        if (!FAILED.equals(DeliveryQueries.state(state, FAILED))) {
+            throw Problem.badRequest("state", "only failed deliveries are retried: 'state' must be failed (the default)");
+        }
+        OffsetDateTime from = DeliveryQueries.instant("since", since);
+        OffsetDateTime now = now();
+        // created_at < now: a delivery this replay put back (created_at = now) is not taken twice,
+        // even when it fails again before the replay ends, so the loop ends
+        String sql = RETRY + " WHERE id IN (SELECT id FROM delivery WHERE kind = ? AND state = 'failed' AND created_at < ?"
+                + (from == null ? "" : " AND created_at >= ?") + " ORDER BY kind, state, next_attempt_at FETCH FIRST " + RETRY_BATCH
+                + " ROWS ONLY) AND state = 'failed'";
+        long retried = 0;
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+            int batch;
+            do {
+                int i = 0;
+                ps.setObject(++i, now);
+                ps.setObject(++i, now);
+                ps.setString(++i, retriedKind);
+                ps.setObject(++i, now);
+                if (from != null) {
+                    ps.setObject(++i, from);
+                }
+                batch = ps.executeUpdate();
+                retried += batch;
+            } while (batch > 0);
+        }
+        LOG.info("{} failed {} deliveries put back to pending by the API{}", retried, retriedKind,
+                from == null ? "" : " (created since " + from.toInstant() + ")");
+        ObjectNode answer = mapper.createObjectNode();
+        answer.put("retried", retried);
+        return answer;
     }
 
     /** What is stored as last_error: the message without any configured secret, one line, bounded. */

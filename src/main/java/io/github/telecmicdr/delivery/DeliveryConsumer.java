@@ -52,6 +52,7 @@ final class DeliveryConsumer extends DefaultConsumer {
         var threads = getEndpoint().getCamelContext().getExecutorServiceManager();
         workers = threads.newFixedThreadPool(this, "delivery-" + kind, concurrency);
         claimer = threads.newSingleThreadExecutor(this, "delivery-" + kind + "-claims");
+        deliveries.working(kind);
         running = true;
         claimer.submit(this::claimLoop);
     }

@@ -17,16 +17,19 @@ import java.time.OffsetDateTime;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The service's own metrics, next to Camel's on {@code /observe/metrics}: notifications by kind and
  * outcome, delivery attempts and their duration, and the delivery backlog read from the database
  * (at most once a second, however often it is scraped).
+ *
+ * <p>No delivery kind is listed here: a kind gets its gauges the first time it is seen, in the
+ * delivery table or in an attempt, so a destination added as a route is measured like the others.
  */
 public final class CdrMetrics {
 
-    static final List<String> KINDS = List.of("alert-email", "recording-download");
     static final List<String> STATES = List.of("pending", "in_progress", "done", "failed");
     private static final long SNAPSHOT_MILLIS = 1000;
     /** The kind label of a notification refused before its kind was read. */
@@ -38,26 +41,43 @@ public final class CdrMetrics {
     private final DataSource dataSource;
     private final Clock clock;
     private final Map<String, Counter> counters = new ConcurrentHashMap<>();
+    private final Set<String> measuredKinds = ConcurrentHashMap.newKeySet();
     private volatile Snapshot snapshot = new Snapshot(0, Map.of(), Map.of());
 
     private record Snapshot(long takenAt, Map<String, Long> counts, Map<String, Double> oldestPendingSeconds) {
+        long kinds() {
+            return counts.keySet().stream().map(k -> k.substring(0, k.lastIndexOf('/'))).distinct().count();
+        }
     }
 
     public CdrMetrics(MeterRegistry registry, DataSource dataSource, Clock clock) {
         this.registry = registry;
         this.dataSource = dataSource;
         this.clock = clock;
-        for (String kind : KINDS) {
-            for (String state : STATES) {
-                Gauge.builder("cdr_router_deliveries", this, m -> m.current().counts().getOrDefault(kind + "/" + state, 0L))
-                        .description("Deliveries by kind and state").tag("kind", kind).tag("state", state).register(registry);
-            }
-            Gauge.builder("cdr_router_delivery_backlog", this, m -> m.current().counts().getOrDefault(kind + "/pending", 0L)
-                            + m.current().counts().getOrDefault(kind + "/in_progress", 0L))
-                    .description("Deliveries not finished yet (pending or in progress)").tag("kind", kind).register(registry);
-            Gauge.builder("cdr_router_delivery_oldest_pending_age_seconds", this, m -> m.current().oldestPendingSeconds().getOrDefault(kind, 0.0))
-                    .description("Age of the oldest unfinished delivery").tag("kind", kind).baseUnit("seconds").register(registry);
+        // read on every scrape, it is what looks at the table for kinds not seen yet: without it a
+        // kind only planned (its route not started, or gone) would never get its gauges
+        Gauge.builder("cdr_router_delivery_kinds", this, m -> m.current().kinds())
+                .description("Delivery kinds present in the delivery table").register(registry);
+    }
+
+    /**
+     * Registers a kind's gauges (each state, backlog, oldest pending age) unless it has them: they
+     * read 0 until its first delivery. Called for every kind found in the table and for every
+     * attempt; a delivery source may call it when it starts, so its kind shows before any delivery.
+     */
+    public void measure(String kind) {
+        if (kind == null || !measuredKinds.add(kind)) {
+            return;
         }
+        for (String state : STATES) {
+            Gauge.builder("cdr_router_deliveries", this, m -> m.current().counts().getOrDefault(kind + "/" + state, 0L))
+                    .description("Deliveries by kind and state").tag("kind", kind).tag("state", state).register(registry);
+        }
+        Gauge.builder("cdr_router_delivery_backlog", this, m -> m.current().counts().getOrDefault(kind + "/pending", 0L)
+                        + m.current().counts().getOrDefault(kind + "/in_progress", 0L))
+                .description("Deliveries not finished yet (pending or in progress)").tag("kind", kind).register(registry);
+        Gauge.builder("cdr_router_delivery_oldest_pending_age_seconds", this, m -> m.current().oldestPendingSeconds().getOrDefault(kind, 0.0))
+                .description("Age of the oldest unfinished delivery").tag("kind", kind).baseUnit("seconds").register(registry);
     }
 
     /**
@@ -75,6 +95,7 @@ public final class CdrMetrics {
 
     /** One delivery attempt ended: done, retry or failed. */
     public void deliveryAttempt(String kind, String outcome, Duration took) {
+        measure(kind);
         Timer.builder("cdr_router_delivery_duration_seconds").description("Time of delivery attempts, from claim to outcome")
                 .tag("kind", kind).tag("outcome", outcome).register(registry).record(took);
     }
@@ -91,6 +112,8 @@ public final class CdrMetrics {
             }
             try {
                 snapshot = read(now);
+                // after the snapshot is in place: a new kind's gauges read it, not the database again
+                snapshot.counts().keySet().forEach(k -> measure(k.substring(0, k.lastIndexOf('/'))));
             } catch (SQLException e) {
                 // the database is away: keep the last figures; the health check says so
                 snapshot = new Snapshot(now, snapshot.counts(), snapshot.oldestPendingSeconds());

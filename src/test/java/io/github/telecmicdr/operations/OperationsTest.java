@@ -59,7 +59,7 @@ class OperationsTest {
             assertTrue(metrics.contains("cdr_router_notifications_total{kind=\"unknown\",outcome=\"rejected\",reason=\"unauthorized\"} 1.0"), metrics);
             assertTrue(metrics.contains("cdr_router_delivery_duration_seconds_count{kind=\"alert-email\",outcome=\"done\"} 1"), metrics);
             assertTrue(metrics.contains("cdr_router_delivery_backlog{kind=\"alert-email\"} 0.0"), metrics);
-            assertTrue(metrics.contains("cdr_router_delivery_oldest_pending_age_seconds{kind=\"recording-download\"}"), metrics);
+            assertTrue(metrics.contains("cdr_router_delivery_oldest_pending_age_seconds{kind=\"alert-email\"}"), metrics);
             assertTrue(metrics.contains("jvm_memory_used_bytes"), "JVM metrics too");
 
             assertEquals(2, LogCapture.get().lines().stream().filter(l -> l.contains("cmiuuid=" + id) && l.contains("webhook POST")).count(),

@@ -1,0 +1,74 @@
+package io.github.telecmicdr.delivery;
+
+import com.zaxxer.hikari.HikariDataSource;
+import io.github.telecmicdr.store.Database;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * A page of GET /api/deliveries reads about a page of rows on H2 whenever the rows asked for are
+ * most of the table (done ones, a whole kind), and only the few asked for when they are the backlog
+ * or the failed ones: with the index on kind H2 read and sorted every delivery of the kind.
+ */
+class DeliveryListPlanTest {
+
+    static final int DONE = 30_000;
+    static final int FAILED = 100;
+
+    @ParameterizedTest
+    @CsvSource(nullValues = "-", value = {"-, -", "alert-email, -", "alert-email, done", "alert-email, failed", "crm-forward, pending"})
+    void aPageReadsAboutAPage(String kind, String state) throws Exception {
+        try (HikariDataSource db = Database.open("jdbc:h2:mem:list-plan;DB_CLOSE_DELAY=-1", "sa", "", 2, 5000);
+             Connection c = db.getConnection()) {
+            seed(c);
+            try (PreparedStatement ps = c.prepareStatement("EXPLAIN ANALYZE " + DeliveryQueries.listQuery(kind != null, state))) {
+                int i = 0;
+                if (kind != null) {
+                    ps.setString(++i, kind);
+                }
+                if (state != null) {
+                    ps.setString(++i, state);
+                }
+                ps.setLong(++i, Long.MAX_VALUE);
+                ps.setInt(++i, 51);
+                try (ResultSet rs = ps.executeQuery()) {
+                    assertTrue(rs.next());
+                    String plan = rs.getString(1);
+                    Matcher scanned = Pattern.compile("scanCount: (\\d+)").matcher(plan);
+                    assertTrue(scanned.find(), plan);
+                    assertTrue(Integer.parseInt(scanned.group(1)) <= FAILED + 1, plan);
+                }
+            }
+        }
+    }
+
+    /** Many done alert emails, then a few failed ones, then many done again (the failed in the middle). */
+    private static void seed(Connection c) throws Exception {
+        try (Statement s = c.createStatement(); ResultSet seeded = s.executeQuery("SELECT COUNT(*) FROM delivery")) {
+            seeded.next();
+            if (seeded.getLong(1) > 0) {
+                return;
+            }
+            s.execute("SET REFERENTIAL_INTEGRITY FALSE");
+            int group = 0;
+            for (String[] rows : new String[][] {{"d", "done", String.valueOf(DONE)}, {"f", "failed", String.valueOf(FAILED)},
+                    {"e", "done", String.valueOf(DONE)}}) {
+                // a notification of its own for each delivery (no notification rows: referential integrity is off)
+                long firstNotification = 1_000_000L * group++;
+                s.execute("INSERT INTO delivery (notification_id, cmiuuid, kind, state, attempts, next_attempt_at, created_at) SELECT X + "
+                        + firstNotification + ", '" + rows[0]
+                        + "' || X, 'alert-email', '" + rows[1] + "', 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP FROM SYSTEM_RANGE(1, " + rows[2] + ")");
+            }
+            s.execute("ANALYZE");
+        }
+    }
+}
