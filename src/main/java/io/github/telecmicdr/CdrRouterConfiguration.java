@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.zaxxer.hikari.HikariDataSource;
 import io.github.telecmicdr.alert.AlertEmails;
 import io.github.telecmicdr.api.ApiGuard;
+import io.github.telecmicdr.delivery.ConfiguredDestinations;
 import io.github.telecmicdr.delivery.Deliveries;
 import io.github.telecmicdr.delivery.DeliveryComponent;
 import io.github.telecmicdr.delivery.DeliveryEndpoint;
@@ -179,6 +180,12 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
                 Integer.parseInt(settings.get("delivery.max-attempts", "10")),
                 deliveries.maxAge())));
         context.getRegistry().bind("deliveryQueries", new DeliveryQueries(dataSource, mapper));
+        ConfiguredDestinations destinations = new ConfiguredDestinations(settings.get("delivery.destinations", ""),
+                key -> properties.resolveProperty(key).orElse(null));
+        context.getRegistry().bind("configuredDestinations", destinations);
+        if (!destinations.kinds().isEmpty()) {
+            LOG.info("Destinations planned for every new notification of their kinds (delivery.destinations): {}", destinations.kinds());
+        }
         context.addService(new ServiceSupport() {
             @Override
             protected void doStart() {

@@ -26,6 +26,11 @@ public final class DeliveryProducer extends DefaultProducer {
 
     @Override
     public void process(Exchange exchange) {
+        plan(exchange, kind);
+    }
+
+    /** Adds the kind to the exchange's planned deliveries (once). */
+    static void plan(Exchange exchange, String kind) {
         @SuppressWarnings("unchecked")
         List<String> planned = exchange.getVariable(PLANNED, List.class);
         if (planned == null) {

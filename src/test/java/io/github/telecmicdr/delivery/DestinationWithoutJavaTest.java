@@ -1,0 +1,83 @@
+package io.github.telecmicdr.delivery;
+
+import com.github.tomakehurst.wiremock.WireMockServer;
+import com.github.tomakehurst.wiremock.stubbing.Scenario;
+import io.github.telecmicdr.testing.Await;
+import io.github.telecmicdr.testing.RunningService;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.UUID;
+
+import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
+import static com.github.tomakehurst.wiremock.client.WireMock.equalToJson;
+import static com.github.tomakehurst.wiremock.client.WireMock.post;
+import static com.github.tomakehurst.wiremock.client.WireMock.postRequestedFor;
+import static com.github.tomakehurst.wiremock.client.WireMock.urlPathEqualTo;
+import static com.github.tomakehurst.wiremock.core.WireMockConfiguration.options;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/**
+ * A destination added without Java, as the README's "Add a destination" shows: one route file in a
+ * routes folder of its own (it posts each call to an HTTP endpoint, here WireMock) and two
+ * properties (that folder, and the kind in delivery.destinations). Calls of two kinds, a first
+ * answer of 500: each call is delivered, the failed one after a retry.
+ */
+class DestinationWithoutJavaTest {
+
+    static final String ROUTE = """
+            - route:
+                id: call-webhook
+                description: Posts each call to the team's endpoint
+                routeConfigurationId: delivery-attempts
+                from:
+                  uri: delivery:call-webhook
+                  steps:
+                    - setBody:
+                        simple: '{"cmiuuid":"${variable.delivery.cmiuuid}"}'
+                    - removeHeaders:
+                        pattern: "*"
+                    - setHeader:
+                        name: Content-Type
+                        constant: application/json
+                    - to:
+                        uri: http://127.0.0.1:PORT/calls
+            """;
+
+    @Test
+    void aRouteFileAndTwoPropertiesMakeADestination() throws Exception {
+        WireMockServer team = new WireMockServer(options().bindAddress("127.0.0.1").dynamicPort());
+        team.start();
+        Path routes = Files.createTempDirectory("team-routes");
+        Files.writeString(routes.resolve("call-webhook.camel.yaml"), ROUTE.replace("PORT", String.valueOf(team.port())));
+        String answered = UUID.randomUUID().toString();
+        String missed = UUID.randomUUID().toString();
+        team.stubFor(post(urlPathEqualTo("/calls")).willReturn(aResponse().withStatus(200)));
+        // the answered call's first attempt fails (500: Apache HttpClient would itself retry a 503): it is retried
+        team.stubFor(post(urlPathEqualTo("/calls")).withRequestBody(equalToJson("{\"cmiuuid\":\"" + answered + "\"}"))
+                .inScenario("retry").whenScenarioStateIs(Scenario.STARTED).willReturn(aResponse().withStatus(500)).willSetStateTo("up"));
+        team.stubFor(post(urlPathEqualTo("/calls")).withRequestBody(equalToJson("{\"cmiuuid\":\"" + answered + "\"}"))
+                .inScenario("retry").whenScenarioStateIs("up").willReturn(aResponse().withStatus(200)));
+        try (RunningService s = RunningService.builder()
+                .property("camel.main.routes-include-pattern", "file:routes/*.camel.yaml,file:" + routes + "/*.camel.yaml")
+                .property("delivery.destinations", "call-webhook")
+                // quick retries for the test
+                .property("delivery.poll-interval-ms", "100").property("delivery.backoff-initial", "200ms")
+                .build()) {
+            assertEquals(200, s.postWebhook("{\"cmiuuid\":\"" + answered + "\",\"status\":\"answered\",\"hangup_reason\":\"recv_bye\"}").status());
+            assertEquals(200, s.postWebhook("{\"cmiuuid\":\"" + missed + "\",\"status\":\"missed\"}").status());
+
+            Await.until(Duration.ofSeconds(60), () -> s.delivery(answered, "call-webhook"),
+                    d -> d != null && d.get("state").asText().equals("done"), "the answered call delivered");
+            assertEquals(2, s.delivery(answered, "call-webhook").get("attempts").asInt(), "after one retry");
+            Await.until(Duration.ofSeconds(60), () -> team.findAll(postRequestedFor(urlPathEqualTo("/calls"))
+                    .withRequestBody(equalToJson("{\"cmiuuid\":\"" + missed + "\"}"))).size(), n -> n == 1, "the missed call delivered");
+            String deliveries = s.api("/api/deliveries?kind=call-webhook").body();
+            assertEquals(2, deliveries.split("\"state\":\"done\"", -1).length - 1, deliveries);
+        } finally {
+            team.stop();
+        }
+    }
+}
