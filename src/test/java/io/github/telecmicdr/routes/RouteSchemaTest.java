@@ -41,12 +41,6 @@ class RouteSchemaTest {
     /** A comment line, or a comment after a value (a `#` inside a quoted value is not one). */
     private static final Pattern COMMENT = Pattern.compile("^\\s*#|\\s#(?=[^\"']*$)");
 
-    /**
-     * Its owner adds the deliveries API to this file on another branch; its two comments become
-     * descriptions there. Remove it from here when they have.
-     */
-    private static final Set<Path> COMMENTS_MOVED_ELSEWHERE = Set.of(ROUTES.resolve("cdr-api.camel.yaml"));
-
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
     private static JsonSchema schema;
 
@@ -73,7 +67,7 @@ class RouteSchemaTest {
 
     @TestFactory
     Stream<DynamicTest> noRouteFileExplainsItselfInComments() throws IOException {
-        return routeFiles().stream().filter(file -> !COMMENTS_MOVED_ELSEWHERE.contains(file)).map(file -> DynamicTest.dynamicTest(file.toString(), () -> {
+        return routeFiles().stream().map(file -> DynamicTest.dynamicTest(file.toString(), () -> {
             List<String> comments = Files.readAllLines(file).stream().filter(l -> COMMENT.matcher(l).find()).toList();
             assertEquals(List.of(), comments, file + ": put these in a description: (Kaoto drops comments on save)");
         }));
