@@ -335,7 +335,7 @@ public final class Deliveries {
         if (!FAILED.equals(DeliveryQueries.state(state, FAILED))) {
             throw Problem.badRequest("state", "only failed deliveries are retried: 'state' must be failed (the default)");
         }
-        OffsetDateTime from = DeliveryQueries.instant("since", since);
+        OffsetDateTime from = io.github.telecmicdr.api.QueryParameters.instant("since", since);
         OffsetDateTime now = now();
         // created_at < now: a delivery this replay put back (created_at = now) is not taken twice,
         // even when it fails again before the replay ends, so the loop ends

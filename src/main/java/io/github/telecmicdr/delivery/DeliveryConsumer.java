@@ -65,22 +65,25 @@ final class DeliveryConsumer extends DefaultConsumer {
                 if (!free.tryAcquire(pollMs, TimeUnit.MILLISECONDS)) {
                     continue;
                 }
-                int slots = 1 + free.drainPermits();
-                List<Delivery> claimed = running ? deliveries.claim(kind, slots) : List.of();
-                free.release(slots - claimed.size());
-                for (Delivery delivery : claimed) {
-                    workers.execute(() -> work(delivery));
-                }
-                if (claimed.size() < slots) {
-                    // nothing more is due: look again after the poll interval
-                    Thread.sleep(pollMs);
-                }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return;
+            }
+            int slots = 1 + free.drainPermits();
+            List<Delivery> claimed = List.of();
+            try {
+                claimed = running ? deliveries.claim(kind, slots) : List.of();
             } catch (Exception e) {
                 // the database is away: nothing was claimed; tried again after the poll interval
                 LOG.warn("Could not claim {} deliveries: {}", kind, e.getMessage());
+            } finally {
+                free.release(slots - claimed.size());
+            }
+            for (Delivery delivery : claimed) {
+                workers.execute(() -> work(delivery));
+            }
+            if (claimed.isEmpty()) {
+                // nothing is due (or the database is away): look again after the poll interval
                 sleepQuietly(pollMs);
             }
         }

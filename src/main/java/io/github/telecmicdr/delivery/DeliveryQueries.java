@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.telecmicdr.Problem;
+import io.github.telecmicdr.api.QueryParameters;
 import org.apache.camel.Header;
 
 import javax.sql.DataSource;
@@ -13,8 +14,6 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Instant;
 import java.time.OffsetDateTime;
-import java.time.ZoneOffset;
-import java.time.format.DateTimeParseException;
 import java.util.List;
 
 /**
@@ -46,8 +45,8 @@ public final class DeliveryQueries {
                                  @Header("limit") String limit, @Header("cursor") String cursor) throws SQLException {
         String kindFilter = kind(kind, false);
         String stateFilter = state(state, null);
-        int pageSize = limit == null || limit.isBlank() ? DEFAULT_LIMIT : (int) positive("limit", limit, MAX_LIMIT);
-        long before = cursor == null || cursor.isBlank() ? Long.MAX_VALUE : positive("cursor", cursor, Long.MAX_VALUE);
+        int pageSize = (int) QueryParameters.positive("limit", limit, MAX_LIMIT, DEFAULT_LIMIT);
+        long before = QueryParameters.positive("cursor", cursor, Long.MAX_VALUE, Long.MAX_VALUE);
         String sql = listQuery(kindFilter != null, stateFilter);
         try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
             int i = 0;
@@ -136,33 +135,6 @@ public final class DeliveryQueries {
             throw Problem.badRequest("state", "'state' must be one of " + String.join(", ", STATES));
         }
         return s;
-    }
-
-    static OffsetDateTime instant(String field, String value) {
-        if (value == null || value.isBlank()) {
-            return null;
-        }
-        try {
-            return OffsetDateTime.parse(value.trim()).withOffsetSameInstant(ZoneOffset.UTC);
-        } catch (DateTimeParseException e) {
-            try {
-                return Instant.parse(value.trim()).atOffset(ZoneOffset.UTC);
-            } catch (DateTimeParseException e2) {
-                throw Problem.badRequest(field, "'" + field + "' must be an ISO-8601 time such as 2026-11-26T10:00:00Z");
-            }
-        }
-    }
-
-    private static long positive(String field, String value, long max) {
-        try {
-            long n = Long.parseLong(value.trim());
-            if (n >= 1 && n <= max) {
-                return n;
-            }
-        } catch (NumberFormatException e) {
-            // the problem below says what is expected
-        }
-        throw Problem.badRequest(field, "'" + field + "' must be a whole number from 1 to " + max);
     }
 
     private static String iso(OffsetDateTime t) {

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.util.RawValue;
 import io.github.telecmicdr.Problem;
+import io.github.telecmicdr.api.QueryParameters;
 import io.github.telecmicdr.telecmi.Cdr;
 import org.apache.camel.Header;
 
@@ -16,8 +17,6 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Instant;
 import java.time.OffsetDateTime;
-import java.time.ZoneOffset;
-import java.time.format.DateTimeParseException;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -112,10 +111,10 @@ public final class CdrQueries {
      */
     public ObjectNode cdrs(@Header("since") String since, @Header("until") String until,
                            @Header("limit") String limit, @Header("cursor") String cursor) throws SQLException {
-        OffsetDateTime from = instant("since", since);
-        OffsetDateTime to = instant("until", until);
-        int pageSize = limit == null || limit.isBlank() ? DEFAULT_LIMIT : positive("limit", limit, MAX_LIMIT);
-        long before = cursor == null || cursor.isBlank() ? Long.MAX_VALUE : positive("cursor", cursor, Long.MAX_VALUE);
+        OffsetDateTime from = QueryParameters.instant("since", since);
+        OffsetDateTime to = QueryParameters.instant("until", until);
+        int pageSize = (int) QueryParameters.positive("limit", limit, MAX_LIMIT, DEFAULT_LIMIT);
+        long before = QueryParameters.positive("cursor", cursor, Long.MAX_VALUE, Long.MAX_VALUE);
         StringBuilder sql = new StringBuilder("SELECT ").append(CDR_COLUMNS).append(" WHERE n.id < ?");
         if (from != null) {
             sql.append(" AND c.received_at >= ?");
@@ -175,8 +174,8 @@ public final class CdrQueries {
         if (cmiuuid == null || cmiuuid.isBlank()) {
             throw Problem.badRequest("cmiuuid", "the query parameter 'cmiuuid' is required");
         }
-        int pageSize = limit == null || limit.isBlank() ? DEFAULT_LIMIT : positive("limit", limit, MAX_LIMIT);
-        long after = cursor == null || cursor.isBlank() ? 0 : positive("cursor", cursor, Long.MAX_VALUE);
+        int pageSize = (int) QueryParameters.positive("limit", limit, MAX_LIMIT, DEFAULT_LIMIT);
+        long after = QueryParameters.positive("cursor", cursor, Long.MAX_VALUE, 0);
         ObjectNode answer = mapper.createObjectNode();
         answer.put("cmiuuid", cmiuuid);
         ArrayNode items = answer.putArray("notifications");
@@ -333,37 +332,6 @@ public final class CdrQueries {
 
     static String iso(OffsetDateTime t) {
         return t == null ? null : t.toInstant().toString();
-    }
-
-    private static OffsetDateTime instant(String field, String value) {
-        if (value == null || value.isBlank()) {
-            return null;
-        }
-        try {
-            return OffsetDateTime.parse(value.trim()).withOffsetSameInstant(ZoneOffset.UTC);
-        } catch (DateTimeParseException e) {
-            try {
-                return Instant.parse(value.trim()).atOffset(ZoneOffset.UTC);
-            } catch (DateTimeParseException e2) {
-                throw Problem.badRequest(field, "'" + field + "' must be an ISO-8601 time such as 2026-11-26T10:00:00Z");
-            }
-        }
-    }
-
-    private static int positive(String field, String value, int max) {
-        return (int) positive(field, value, (long) max);
-    }
-
-    private static long positive(String field, String value, long max) {
-        try {
-            long n = Long.parseLong(value.trim());
-            if (n >= 1 && n <= max) {
-                return n;
-            }
-        } catch (NumberFormatException e) {
-            // the problem below says what is expected
-        }
-        throw Problem.badRequest(field, "'" + field + "' must be a whole number from 1 to " + max);
     }
 
     private static String printable(String s) {

@@ -56,7 +56,8 @@ class OutageTest {
                 clients.add(load.submit(() -> {
                     while (running.get()) {
                         String id = UUID.randomUUID().toString();
-                        Response r = service.postWebhook("{\"cmiuuid\":\"" + id + "\",\"status\":\"answered\"}");
+                        // each one alerted: claims of alert-email deliveries fail while PostgreSQL is away
+                        Response r = service.postWebhook("{\"cmiuuid\":\"" + id + "\",\"status\":\"answered\",\"hangup_reason\":\"recv_cancel\"}");
                         answers.put(id, r.status());
                         if (r.status() == 503) {
                             assertEquals("30", r.header("Retry-After"));
@@ -97,6 +98,17 @@ class OutageTest {
                 }
             }
             assertEquals(200, service.send(HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + service.managementPort() + "/observe/health/ready")).GET()).status());
+            // the delivery source claims again once the database is back: every alert of a stored call is sent
+            javax.sql.DataSource ds = service.camelContext().getRegistry().lookupByNameAndType("dataSource", javax.sql.DataSource.class);
+            Await.until(Duration.ofSeconds(60), () -> {
+                try (Connection c = ds.getConnection(); Statement st = c.createStatement();
+                     java.sql.ResultSet rs = st.executeQuery("SELECT COUNT(*) FROM delivery WHERE kind = 'alert-email' AND state <> 'done'")) {
+                    rs.next();
+                    return rs.getLong(1);
+                } catch (java.sql.SQLException e) {
+                    throw new IllegalStateException(e);
+                }
+            }, n -> n == 0, "every alert planned before, during and after the outage to be sent");
         } finally {
             pg.close();
         }
