@@ -25,6 +25,15 @@ public class V4__Deliveries_of_notifications extends BaseJavaMigration {
     public void migrate(Context context) throws Exception {
         Connection c = context.getConnection();
         try (Statement s = c.createStatement()) {
+            // before any DDL (not transactional on H2): a delivery whose CDR has no notification cannot move
+            try (ResultSet orphans = s.executeQuery("SELECT COUNT(*) FROM delivery d WHERE NOT EXISTS (SELECT 1 FROM notification n"
+                    + " WHERE n.cmiuuid = d.cmiuuid AND n.kind = 'incoming-answered-cdr')")) {
+                orphans.next();
+                if (orphans.getLong(1) > 0) {
+                    throw new SQLException(orphans.getLong(1) + " deliveries belong to no stored incoming-answered-cdr notification"
+                            + " (edited by hand?): restore those notifications or delete those deliveries, then start again");
+                }
+            }
             s.execute("ALTER TABLE delivery ADD COLUMN notification_id BIGINT");
             s.execute("UPDATE delivery SET notification_id = (SELECT n.id FROM notification n"
                     + " WHERE n.cmiuuid = delivery.cmiuuid AND n.kind = 'incoming-answered-cdr')");
@@ -37,6 +46,8 @@ public class V4__Deliveries_of_notifications extends BaseJavaMigration {
             s.execute("ALTER TABLE delivery ADD CONSTRAINT delivery_notification_fkey FOREIGN KEY (notification_id) REFERENCES notification (id)");
             // the unique key on (cmiuuid, kind) also served "the deliveries of this call"
             s.execute("CREATE INDEX delivery_cmiuuid_idx ON delivery (cmiuuid)");
+            // retention finds recordings by their delivery; PostgreSQL does not index a foreign key by itself
+            s.execute("CREATE INDEX recording_delivery_id_idx ON recording (delivery_id)");
         }
     }
 

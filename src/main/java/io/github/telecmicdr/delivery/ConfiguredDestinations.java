@@ -27,6 +27,11 @@ public final class ConfiguredDestinations implements Processor {
     public ConfiguredDestinations(String destinations, Function<String, String> setting) {
         Map<String, Set<String>> kinds = new LinkedHashMap<>();
         for (String kind : list(destinations)) {
+            // as delivery:<kind> takes it, and as the delivery table's kind column holds it
+            if (!DeliveryComponent.KIND.matcher(kind).matches()) {
+                throw new IllegalArgumentException("delivery.destinations: '" + kind + "' is not a delivery kind"
+                        + " (1-32 lower-case letters, digits and dashes)");
+            }
             kinds.put(kind, list(setting.apply("delivery." + kind + ".notification-kinds")));
         }
         this.notificationKinds = Map.copyOf(kinds);

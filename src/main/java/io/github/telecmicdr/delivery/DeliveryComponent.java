@@ -17,6 +17,9 @@ import java.util.Map;
  */
 public final class DeliveryComponent extends DefaultComponent {
 
+    /** A delivery kind: what the delivery table's kind column (32) holds, as names in a URI read. */
+    static final java.util.regex.Pattern KIND = java.util.regex.Pattern.compile("[a-z0-9][a-z0-9-]{0,31}");
+
     private final Deliveries deliveries;
     private final DeliveryEndpoint.Defaults defaults;
 
@@ -27,7 +30,7 @@ public final class DeliveryComponent extends DefaultComponent {
 
     @Override
     protected Endpoint createEndpoint(String uri, String remaining, Map<String, Object> parameters) throws Exception {
-        if (remaining == null || !remaining.matches("[a-z0-9][a-z0-9-]{0,31}")) {
+        if (remaining == null || !KIND.matcher(remaining).matches()) {
             throw new IllegalArgumentException("delivery:<kind> needs a kind of 1-32 lower-case letters, digits and dashes, not '" + remaining + "'");
         }
         DeliveryEndpoint endpoint = new DeliveryEndpoint(uri, this, remaining, deliveries, defaults);

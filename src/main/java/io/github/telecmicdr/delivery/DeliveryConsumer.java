@@ -2,6 +2,8 @@ package io.github.telecmicdr.delivery;
 
 import org.apache.camel.Exchange;
 import org.apache.camel.Processor;
+import org.apache.camel.ShutdownRunningTask;
+import org.apache.camel.spi.ShutdownAware;
 import org.apache.camel.support.DefaultConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -20,7 +22,7 @@ import java.util.concurrent.TimeUnit;
  * claimed that no worker is free for (a claim is a lease: what a crash leaves leased waits it out).
  * A stop claims nothing more and waits for the deliveries in hand to be recorded.
  */
-final class DeliveryConsumer extends DefaultConsumer {
+final class DeliveryConsumer extends DefaultConsumer implements ShutdownAware {
 
     private static final Logger LOG = LoggerFactory.getLogger(DeliveryConsumer.class);
 
@@ -32,6 +34,7 @@ final class DeliveryConsumer extends DefaultConsumer {
     private ExecutorService claimer;
     private ExecutorService workers;
     private int concurrency;
+    private long pollMs;
     private int maxAttempts;
     private Duration maxAge;
 
@@ -45,21 +48,26 @@ final class DeliveryConsumer extends DefaultConsumer {
     @Override
     protected void doStart() throws Exception {
         super.doStart();
-        concurrency = Math.max(1, endpoint.getConcurrency());
+        // read and checked here, so a bad setting stops the start instead of a claim loop, silently
+        concurrency = endpoint.getConcurrency();
+        pollMs = endpoint.getPollIntervalMs();
         maxAttempts = endpoint.getMaxAttempts();
         maxAge = endpoint.getMaxAgeDuration();
+        if (concurrency < 1 || pollMs < 1 || maxAttempts < 1) {
+            throw new IllegalArgumentException("delivery:" + kind + ": concurrency, poll-interval-ms and max-attempts must be at least 1,"
+                    + " not " + concurrency + ", " + pollMs + ", " + maxAttempts);
+        }
         free = new Semaphore(concurrency);
         var threads = getEndpoint().getCamelContext().getExecutorServiceManager();
         workers = threads.newFixedThreadPool(this, "delivery-" + kind, concurrency);
         claimer = threads.newSingleThreadExecutor(this, "delivery-" + kind + "-claims");
         deliveries.working(kind);
         running = true;
-        claimer.submit(this::claimLoop);
+        claimer.execute(this::claimLoop);
     }
 
     /** Waits for a free worker, claims as many due deliveries as there are free workers, hands them out. */
     private void claimLoop() {
-        long pollMs = endpoint.getPollIntervalMs();
         while (running) {
             try {
                 if (!free.tryAcquire(pollMs, TimeUnit.MILLISECONDS)) {
@@ -80,7 +88,13 @@ final class DeliveryConsumer extends DefaultConsumer {
                 free.release(slots - claimed.size());
             }
             for (Delivery delivery : claimed) {
-                workers.execute(() -> work(delivery));
+                try {
+                    workers.execute(() -> work(delivery));
+                } catch (RuntimeException e) {
+                    // stopping: the delivery's lease expires and it is taken again
+                    free.release();
+                    LOG.warn("Delivery {} not started ({}); it is taken again when its lease expires", delivery.id(), e.toString());
+                }
             }
             if (claimed.isEmpty()) {
                 // nothing is due (or the database is away): look again after the poll interval
@@ -99,7 +113,7 @@ final class DeliveryConsumer extends DefaultConsumer {
             } catch (Exception e) {
                 exchange.setException(e);
             }
-            Throwable failure = exchange.getException();
+            Throwable failure = failure(exchange);
             try {
                 if (failure == null) {
                     deliveries.complete(delivery);
@@ -108,12 +122,50 @@ final class DeliveryConsumer extends DefaultConsumer {
                 }
             } catch (Exception e) {
                 // the lease expires and the delivery is claimed again: nothing is lost
-                LOG.warn("Could not record the outcome of delivery {} ({}); it is taken again when its lease expires", delivery.id(), e.getMessage());
+                LOG.warn("Could not record the outcome of delivery {} {} ({}; the attempt: {}); it is taken again when its lease expires",
+                        delivery.id(), kind, e.getMessage(), failure == null ? "done" : deliveries.describe(failure));
             }
         } finally {
             releaseExchange(exchange, false);
             free.release();
         }
+    }
+
+    /**
+     * Why the attempt failed, or null when it succeeded. A route that handles its own exception
+     * (an onException with handled: true) or marks the exchange rollback-only has failed too: its
+     * delivery is retried, never recorded as done.
+     */
+    private static Throwable failure(Exchange exchange) {
+        if (exchange.getException() != null) {
+            return exchange.getException();
+        }
+        Throwable caught = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
+        if (caught != null && exchange.getExchangeExtension().isErrorHandlerHandled()) {
+            return caught;
+        }
+        if (exchange.isRollbackOnly() || exchange.isRollbackOnlyLast()) {
+            return new IllegalStateException("the route marked the exchange rollback-only");
+        }
+        return null;
+    }
+
+    /** Camel's graceful shutdown waits for the deliveries in hand (see getPendingExchangesSize) before it stops this. */
+    @Override
+    public boolean deferShutdown(ShutdownRunningTask shutdownRunningTask) {
+        return true;
+    }
+
+    /** Deliveries claimed and not yet recorded done or retried. */
+    @Override
+    public int getPendingExchangesSize() {
+        return free == null ? 0 : concurrency - free.availablePermits();
+    }
+
+    /** No more claims: the shutdown waits for the deliveries in hand, within camel.main.shutdown-timeout. */
+    @Override
+    public void prepareShutdown(boolean suspendOnly, boolean forced) {
+        running = false;
     }
 
     @Override
