@@ -68,16 +68,8 @@ public final class DeliveryQueries {
                         nextCursor = items.get(pageSize - 1).get("id").asText();
                         break;
                     }
-                    ObjectNode d = items.addObject();
-                    d.put("id", rs.getLong("id"));
+                    ObjectNode d = delivery(items.addObject(), rs);
                     d.put("cmiuuid", rs.getString("cmiuuid"));
-                    d.put("kind", rs.getString("kind"));
-                    d.put("state", rs.getString("state"));
-                    d.put("attempts", rs.getInt("attempts"));
-                    d.put("next_attempt_at", iso(rs.getObject("next_attempt_at", OffsetDateTime.class)));
-                    d.put("last_error", rs.getString("last_error"));
-                    d.put("created_at", iso(rs.getObject("created_at", OffsetDateTime.class)));
-                    d.put("completed_at", iso(rs.getObject("completed_at", OffsetDateTime.class)));
                 }
             }
             page.put("next_cursor", nextCursor);
@@ -135,6 +127,19 @@ public final class DeliveryQueries {
             throw Problem.badRequest("state", "'state' must be one of " + String.join(", ", STATES));
         }
         return s;
+    }
+
+    /** A delivery as the API shows it, wherever it is listed: the columns of the row {@code rs} is on. */
+    public static ObjectNode delivery(ObjectNode d, java.sql.ResultSet rs) throws SQLException {
+        d.put("id", rs.getLong("id"));
+        d.put("kind", rs.getString("kind"));
+        d.put("state", rs.getString("state"));
+        d.put("attempts", rs.getInt("attempts"));
+        d.put("next_attempt_at", iso(rs.getObject("next_attempt_at", OffsetDateTime.class)));
+        d.put("last_error", rs.getString("last_error"));
+        d.put("created_at", iso(rs.getObject("created_at", OffsetDateTime.class)));
+        d.put("completed_at", iso(rs.getObject("completed_at", OffsetDateTime.class)));
+        return d;
     }
 
     private static String iso(OffsetDateTime t) {

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.util.RawValue;
 import io.github.telecmicdr.Problem;
 import io.github.telecmicdr.api.QueryParameters;
+import io.github.telecmicdr.delivery.DeliveryQueries;
 import io.github.telecmicdr.telecmi.Cdr;
 import org.apache.camel.Header;
 
@@ -74,15 +75,7 @@ public final class CdrQueries {
                 ps.setString(1, cmiuuid);
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) {
-                        ObjectNode d = deliveries.addObject();
-                        d.put("id", rs.getLong("id"));
-                        d.put("kind", rs.getString("kind"));
-                        d.put("state", rs.getString("state"));
-                        d.put("attempts", rs.getInt("attempts"));
-                        d.put("next_attempt_at", iso(rs.getObject("next_attempt_at", OffsetDateTime.class)));
-                        d.put("last_error", rs.getString("last_error"));
-                        d.put("created_at", iso(rs.getObject("created_at", OffsetDateTime.class)));
-                        d.put("completed_at", iso(rs.getObject("completed_at", OffsetDateTime.class)));
+                        DeliveryQueries.delivery(deliveries.addObject(), rs);
                     }
                 }
             }
