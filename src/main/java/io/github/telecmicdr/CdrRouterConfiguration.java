@@ -177,8 +177,7 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
         context.addComponent("delivery", new DeliveryComponent(deliveries, new DeliveryEndpoint.Defaults(
                 Integer.parseInt(settings.get("delivery.concurrency", "16")),
                 Long.parseLong(settings.get("delivery.poll-interval-ms", "500")),
-                Integer.parseInt(settings.get("delivery.max-attempts", "10")),
-                deliveries.maxAge())));
+                deliveries.maxAttempts(), deliveries.maxAge())));
         context.getRegistry().bind("deliveryQueries", new DeliveryQueries(dataSource, mapper));
         ConfiguredDestinations destinations = new ConfiguredDestinations(settings.get("delivery.destinations", ""),
                 key -> properties.resolveProperty(key).orElse(null));

@@ -213,9 +213,14 @@ public final class Deliveries {
         metrics.measure(kind);
     }
 
-    /** How long a delivery is retried before it ends failed (delivery.max-age). */
+    /** How long a delivery is retried before it ends failed (delivery.max-age), unless its kind says otherwise. */
     public Duration maxAge() {
         return settings.maxAge();
+    }
+
+    /** Attempts before a delivery ends failed (delivery.max-attempts), unless its kind says otherwise. */
+    public int maxAttempts() {
+        return settings.maxAttempts();
     }
 
     /** Null while completions are written, else what is wrong with their writer (for the health check). */
