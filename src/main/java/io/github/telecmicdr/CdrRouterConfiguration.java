@@ -23,6 +23,7 @@ import io.github.telecmicdr.store.H2Compaction;
 import io.github.telecmicdr.store.H2Durability;
 import io.github.telecmicdr.store.NotificationStore;
 import io.github.telecmicdr.store.Retention;
+import io.github.telecmicdr.store.StoredNotifications;
 import io.github.telecmicdr.telecmi.FanOutFields;
 import io.github.telecmicdr.telecmi.TelecmiParser;
 import io.github.telecmicdr.operations.CdrMetrics;
@@ -174,7 +175,10 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
                 Integer.parseInt(settings.get("delivery.batch-size", "20")), commitWaitBound), metrics, secrets, context::isStopping);
         context.getRegistry().bind("deliveries", deliveries);
         // from: delivery:<kind> in a route; each option also as delivery.<kind>.<option>
-        context.addComponent("delivery", new DeliveryComponent(deliveries, new DeliveryEndpoint.Defaults(
+        TelecmiParser telecmiParser = context.getRegistry().lookupByNameAndType("telecmiParser", TelecmiParser.class);
+        StoredNotifications storedNotifications = new StoredNotifications(dataSource, telecmiParser, number -> null,
+                settings.get("public.base-url", "http://localhost:" + serverPort));
+        context.addComponent("delivery", new DeliveryComponent(deliveries, storedNotifications, new DeliveryEndpoint.Defaults(
                 Integer.parseInt(settings.get("delivery.concurrency", "16")),
                 Long.parseLong(settings.get("delivery.poll-interval-ms", "500")),
                 deliveries.maxAttempts(), deliveries.maxAge())));
@@ -216,11 +220,10 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
         }
         CdrQueries cdrQueries = new CdrQueries(dataSource, mapper);
         context.getRegistry().bind("cdrQueries", cdrQueries);
-        context.getRegistry().bind("alertEmails", new AlertEmails(cdrQueries,
+        context.getRegistry().bind("alertEmails", new AlertEmails(
                 settings.get("alert.from", "telecmi-cdr-router@localhost"),
                 settings.get("alert.to", "alerts@localhost"),
-                settings.get("alert.time-zone", "UTC"),
-                settings.get("public.base-url", "http://localhost:" + serverPort)));
+                settings.get("alert.time-zone", "UTC")));
         Duration downloadTimeout = Durations.parse("recordings.download-timeout", settings.get("recordings.download-timeout", "90s"));
         if (downloadTimeout.compareTo(deliveryLease) >= 0) {
             LOG.warn("recordings.download-timeout ({}) is not shorter than delivery.lease ({}): a download still running when its"

@@ -1,10 +1,6 @@
 package io.github.telecmicdr.alert;
 
 import io.github.telecmicdr.delivery.Delivery;
-import io.github.telecmicdr.delivery.PermanentFailure;
-import io.github.telecmicdr.store.CdrQueries;
-import io.github.telecmicdr.store.StoredCdr;
-import io.github.telecmicdr.telecmi.Cdr;
 import jakarta.mail.MessagingException;
 import jakarta.mail.Session;
 import jakarta.mail.internet.AddressException;
@@ -12,6 +8,7 @@ import jakarta.mail.internet.InternetAddress;
 import jakarta.mail.internet.MimeBodyPart;
 import jakarta.mail.internet.MimeMessage;
 import jakarta.mail.internet.MimeMultipart;
+import org.apache.camel.Body;
 import org.apache.camel.Variable;
 
 import java.io.ByteArrayOutputStream;
@@ -19,7 +16,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.sql.SQLException;
+import java.time.Instant;
 import java.time.ZoneId;
 import java.time.format.DateTimeFormatter;
 import java.util.Date;
@@ -30,9 +27,10 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Composes the alert email of an answered CDR from the templates: a plain-text and an HTML part,
+ * Composes the alert email of a stored notification (an answered CDR by default) from the templates: a plain-text and an HTML part,
  * UTF-8, CDR text escaped for HTML and stripped of line breaks where it reaches a header.
- * Sender and recipients come only from configuration. The Message-ID is derived from the cmiuuid,
+ * Sender and recipients come only from configuration. The Message-ID is derived from the cmiuuid
+ * (and the notification's kind, for any kind but the answered CDR),
  * so a resend after a crash is recognisably the same message.
  */
 public final class AlertEmails {
@@ -41,17 +39,14 @@ public final class AlertEmails {
     private static final Pattern PLACEHOLDER = Pattern.compile("\\$\\{([a-z_]+)}");
     private static final DateTimeFormatter CALL_TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss zzz");
 
-    private final CdrQueries cdrs;
     private final InternetAddress from;
     private final InternetAddress[] to;
     private final ZoneId timeZone;
-    private final String publicBaseUrl;
     private final String textTemplate;
     private final String htmlTemplate;
     private final Session session = Session.getInstance(new Properties());
 
-    public AlertEmails(CdrQueries cdrs, String from, String to, String timeZone, String publicBaseUrl) {
-        this.cdrs = cdrs;
+    public AlertEmails(String from, String to, String timeZone) {
         try {
             this.from = new InternetAddress(from, true);
             this.to = InternetAddress.parse(to, true);
@@ -62,21 +57,18 @@ public final class AlertEmails {
             throw new IllegalArgumentException("alert.to must name at least one recipient");
         }
         this.timeZone = ZoneId.of(timeZone);
-        this.publicBaseUrl = publicBaseUrl.replaceAll("/+$", "");
         this.textTemplate = template("templates/alert-email.txt");
         this.htmlTemplate = template("templates/alert-email.html");
     }
 
-    /** The alert of the claimed delivery, as a MimeMessage ready for smtp: or the outbox. */
-    public MimeMessage compose(@Variable("delivery") Delivery delivery) throws SQLException, MessagingException {
-        StoredCdr stored = cdrs.find(delivery.cmiuuid());
-        if (stored == null) {
-            throw new PermanentFailure("the CDR " + delivery.cmiuuid() + " is not stored");
-        }
-        Cdr cdr = stored.cdr();
-        Map<String, String> values = values(cdr, stored.recordingSkipped() == null && cdr.recorded());
-
-        MimeMessage message = new StableIdMimeMessage(session, "<" + cdr.cmiuuid() + ".alert@telecmi-cdr-router>");
+    /**
+     * The alert of the claimed delivery, as a MimeMessage ready for smtp: or the outbox, from the
+     * stored notification the delivery source hands over as the body (any kind: an answered CDR, a
+     * missed call; what a kind does not carry shows as "-").
+     */
+    public MimeMessage compose(@Body Map<String, Object> call, @Variable("delivery") Delivery delivery) throws MessagingException {
+        Map<String, String> values = values(call);
+        MimeMessage message = new StableIdMimeMessage(session, "<" + delivery.notificationName() + ".alert@telecmi-cdr-router>");
         message.setFrom(from);
         message.setRecipients(MimeMessage.RecipientType.TO, to);
         message.setSubject(headerSafe("Call alert: " + values.get("hangup_reason_text") + " – from " + values.get("from")
@@ -101,21 +93,30 @@ public final class AlertEmails {
         return out.toByteArray();
     }
 
-    private Map<String, String> values(Cdr cdr, boolean recordingPlanned) {
+    private Map<String, String> values(Map<String, Object> call) {
         Map<String, String> v = new LinkedHashMap<>();
-        v.put("cmiuuid", cdr.cmiuuid());
-        v.put("from", orDash(cdr.from()));
-        v.put("to", orDash(cdr.to()));
-        v.put("virtual_number", orDash(cdr.virtualNumber()));
-        v.put("user", orDash(cdr.user()));
-        v.put("team", orDash(cdr.team()));
-        v.put("answeredsec", cdr.answeredSeconds() == null ? "-" : String.valueOf(cdr.answeredSeconds()));
-        v.put("call_time", cdr.callTime() == null ? "-" : CALL_TIME.format(cdr.callTime().atZone(timeZone)));
-        v.put("ivr_name", orDash(cdr.ivrName()));
-        v.put("hangup_reason", orDash(cdr.hangupReason()));
-        v.put("hangup_reason_text", describe(cdr.hangupReason()));
-        v.put("recording_link", recordingPlanned ? publicBaseUrl + "/recordings/" + cdr.cmiuuid() : "none");
+        v.put("cmiuuid", text(call, "cmiuuid"));
+        v.put("kind", text(call, "kind"));
+        v.put("from", text(call, "from"));
+        v.put("to", text(call, "to"));
+        v.put("virtual_number", text(call, "virtual_number"));
+        v.put("user", text(call, "user"));
+        v.put("team", text(call, "team"));
+        v.put("answeredsec", text(call, "answeredsec"));
+        Object callTime = call.get("call_time");
+        v.put("call_time", callTime == null ? "-" : CALL_TIME.format(Instant.parse(callTime.toString()).atZone(timeZone)));
+        v.put("ivr_name", text(call, "ivr_name"));
+        Object hangupReason = call.get("hangup_reason");
+        v.put("hangup_reason", text(call, "hangup_reason"));
+        v.put("hangup_reason_text", describe(hangupReason == null ? null : hangupReason.toString()));
+        Object recording = call.get("recording_url");
+        v.put("recording_link", recording == null ? "none" : recording.toString());
         return v;
+    }
+
+    private static String text(Map<String, Object> call, String field) {
+        Object value = call.get(field);
+        return value == null || value.toString().isBlank() ? "-" : value.toString();
     }
 
     static String describe(String hangupReason) {
@@ -175,10 +176,6 @@ public final class AlertEmails {
     /** The text on one line: every run of control characters and line separators becomes one space. */
     static String oneLine(String s) {
         return CONTROL.matcher(s).replaceAll(" ");
-    }
-
-    private static String orDash(String s) {
-        return s == null || s.isBlank() ? "-" : s;
     }
 
     private static String template(String resource) {

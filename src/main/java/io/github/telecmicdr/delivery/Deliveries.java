@@ -41,10 +41,10 @@ public final class Deliveries {
     private static final int MAX_ERROR = 1000;
 
     /** Leases left behind by a crashed worker; parameters: kind, now, how many. */
-    static final String LEASE_EXPIRED = "SELECT id, cmiuuid, kind, attempts, created_at FROM delivery WHERE kind = ? AND state = 'in_progress'"
+    static final String LEASE_EXPIRED = "SELECT id, cmiuuid, kind, attempts, created_at, notification_id FROM delivery WHERE kind = ? AND state = 'in_progress'"
             + " AND lease_until < ? ORDER BY kind, state, next_attempt_at FETCH FIRST ? ROWS ONLY";
     /** Pending deliveries that are due, oldest first; parameters: kind, now, how many. */
-    static final String PENDING_DUE = "SELECT id, cmiuuid, kind, attempts, created_at FROM delivery WHERE kind = ? AND state = 'pending'"
+    static final String PENDING_DUE = "SELECT id, cmiuuid, kind, attempts, created_at, notification_id FROM delivery WHERE kind = ? AND state = 'pending'"
             + " AND next_attempt_at <= ? ORDER BY kind, state, next_attempt_at FETCH FIRST ? ROWS ONLY";
     private static final String CLAIMABLE = "kind = ? AND next_attempt_at <= ? AND (state = 'pending' OR (state = 'in_progress' AND lease_until < ?))";
 
@@ -149,7 +149,8 @@ public final class Deliveries {
                 // the conditional update is the claim: another instance that read the same row gets 0 here
                 if (counts[i] == 1) {
                     Delivery d = due.get(i);
-                    claimed.add(new Delivery(d.id(), d.cmiuuid(), d.kind(), d.attempts() + 1, d.createdAt(), d.claimedAt()));
+                    claimed.add(new Delivery(d.id(), d.notificationId(), null, d.cmiuuid(), d.kind(), d.attempts() + 1, d.createdAt(),
+                            d.claimedAt()));
                 }
             }
         }
@@ -162,7 +163,7 @@ public final class Deliveries {
             ps.setInt(3, limit - due.size());
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    due.add(new Delivery(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getInt(4),
+                    due.add(new Delivery(rs.getLong(1), rs.getLong(6), null, rs.getString(2), rs.getString(3), rs.getInt(4),
                             rs.getObject(5, OffsetDateTime.class).toInstant(), now.toInstant()));
                 }
             }

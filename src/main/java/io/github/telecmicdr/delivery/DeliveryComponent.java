@@ -1,5 +1,6 @@
 package io.github.telecmicdr.delivery;
 
+import io.github.telecmicdr.store.StoredNotifications;
 import org.apache.camel.Endpoint;
 import org.apache.camel.support.DefaultComponent;
 
@@ -21,10 +22,13 @@ public final class DeliveryComponent extends DefaultComponent {
     static final java.util.regex.Pattern KIND = java.util.regex.Pattern.compile("[a-z0-9][a-z0-9-]{0,31}");
 
     private final Deliveries deliveries;
+    private final StoredNotifications notifications;
     private final DeliveryEndpoint.Defaults defaults;
 
-    public DeliveryComponent(Deliveries deliveries, DeliveryEndpoint.Defaults defaults) {
+    /** @param notifications what each delivery's steps are handed as the body: its stored notification */
+    public DeliveryComponent(Deliveries deliveries, StoredNotifications notifications, DeliveryEndpoint.Defaults defaults) {
         this.deliveries = deliveries;
+        this.notifications = notifications;
         this.defaults = defaults;
     }
 
@@ -33,7 +37,7 @@ public final class DeliveryComponent extends DefaultComponent {
         if (remaining == null || !KIND.matcher(remaining).matches()) {
             throw new IllegalArgumentException("delivery:<kind> needs a kind of 1-32 lower-case letters, digits and dashes, not '" + remaining + "'");
         }
-        DeliveryEndpoint endpoint = new DeliveryEndpoint(uri, this, remaining, deliveries, defaults);
+        DeliveryEndpoint endpoint = new DeliveryEndpoint(uri, this, remaining, deliveries, notifications, defaults);
         setProperties(endpoint, parameters);
         return endpoint;
     }

@@ -1,5 +1,6 @@
 package io.github.telecmicdr.delivery;
 
+import io.github.telecmicdr.store.StoredNotifications;
 import org.apache.camel.Exchange;
 import org.apache.camel.Processor;
 import org.apache.camel.ShutdownRunningTask;
@@ -10,12 +11,14 @@ import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Claims due deliveries of its kind whenever it has a free worker, and runs each through the route:
+ * Claims due deliveries of its kind whenever it has a free worker, and runs each through the route,
+ * with the stored notification as the body and the delivery as the variable {@code delivery}:
  * done when the route's steps succeed, retried with backoff when they throw, failed on a
  * {@link PermanentFailure} or after the kind's attempts or age. At most {@code concurrency}
  * deliveries are in hand at once, so a slow destination is worked in parallel, and nothing is
@@ -28,6 +31,7 @@ final class DeliveryConsumer extends DefaultConsumer implements ShutdownAware {
 
     private final DeliveryEndpoint endpoint;
     private final Deliveries deliveries;
+    private final StoredNotifications notifications;
     private final String kind;
     private volatile boolean running;
     private Semaphore free;
@@ -38,10 +42,11 @@ final class DeliveryConsumer extends DefaultConsumer implements ShutdownAware {
     private int maxAttempts;
     private Duration maxAge;
 
-    DeliveryConsumer(DeliveryEndpoint endpoint, Processor processor, Deliveries deliveries) {
+    DeliveryConsumer(DeliveryEndpoint endpoint, Processor processor, Deliveries deliveries, StoredNotifications notifications) {
         super(endpoint, processor);
         this.endpoint = endpoint;
         this.deliveries = deliveries;
+        this.notifications = notifications;
         this.kind = endpoint.getKind();
     }
 
@@ -103,12 +108,18 @@ final class DeliveryConsumer extends DefaultConsumer implements ShutdownAware {
         }
     }
 
-    private void work(Delivery delivery) {
+    private void work(Delivery claimed) {
         Exchange exchange = createExchange(false);
+        Delivery delivery = claimed;
         try {
-            exchange.setVariable("delivery", delivery);
-            exchange.getMessage().setBody(delivery);
             try {
+                Map<String, Object> notification = notifications.call(claimed.notificationId());
+                if (notification == null) {
+                    throw new PermanentFailure("its notification " + claimed.notificationId() + " is no longer stored");
+                }
+                delivery = claimed.of((String) notification.get("kind"));
+                exchange.setVariable("delivery", delivery);
+                exchange.getMessage().setBody(notification);
                 getProcessor().process(exchange);
             } catch (Exception e) {
                 exchange.setException(e);

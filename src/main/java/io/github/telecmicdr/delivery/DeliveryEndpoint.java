@@ -1,5 +1,6 @@
 package io.github.telecmicdr.delivery;
 
+import io.github.telecmicdr.store.StoredNotifications;
 import org.apache.camel.Consumer;
 import org.apache.camel.Processor;
 import org.apache.camel.Producer;
@@ -20,16 +21,19 @@ public final class DeliveryEndpoint extends DefaultEndpoint {
 
     private final String kind;
     private final Deliveries deliveries;
+    private final StoredNotifications notifications;
     private final Defaults defaults;
     private Integer concurrency;
     private Long pollIntervalMs;
     private Integer maxAttempts;
     private String maxAge;
 
-    DeliveryEndpoint(String uri, DeliveryComponent component, String kind, Deliveries deliveries, Defaults defaults) {
+    DeliveryEndpoint(String uri, DeliveryComponent component, String kind, Deliveries deliveries, StoredNotifications notifications,
+                     Defaults defaults) {
         super(uri, component);
         this.kind = kind;
         this.deliveries = deliveries;
+        this.notifications = notifications;
         this.defaults = defaults;
     }
 
@@ -41,7 +45,7 @@ public final class DeliveryEndpoint extends DefaultEndpoint {
 
     @Override
     public Consumer createConsumer(Processor processor) throws Exception {
-        DeliveryConsumer consumer = new DeliveryConsumer(this, processor, deliveries);
+        DeliveryConsumer consumer = new DeliveryConsumer(this, processor, deliveries, notifications);
         configureConsumer(consumer);
         return consumer;
     }

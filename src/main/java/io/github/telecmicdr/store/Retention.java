@@ -1,5 +1,6 @@
 package io.github.telecmicdr.store;
 
+import io.github.telecmicdr.delivery.Delivery;
 import io.github.telecmicdr.telecmi.TelecmiNotification;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -81,6 +82,7 @@ public final class Retention {
     private int removeBatch(OffsetDateTime cutoff) throws SQLException {
         List<Long> ids = new ArrayList<>();
         Set<String> answeredCalls = new LinkedHashSet<>();
+        Set<String> alertFiles = new LinkedHashSet<>();
         Set<String> filesToCheck = new LinkedHashSet<>();
         Database.inTransaction(dataSource, c -> {
             try (PreparedStatement ps = c.prepareStatement("SELECT id, cmiuuid, kind, received_at FROM notification ORDER BY id FETCH FIRST ? ROWS ONLY")) {
@@ -88,6 +90,7 @@ public final class Retention {
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next() && rs.getObject(4, OffsetDateTime.class).isBefore(cutoff)) {
                         ids.add(rs.getLong(1));
+                        alertFiles.add(Delivery.fileName(rs.getString(3), rs.getString(2)) + ".eml");
                         if (TelecmiNotification.INCOMING_ANSWERED_CDR.equals(rs.getString(3))) {
                             answeredCalls.add(rs.getString(2));
                         }
@@ -129,8 +132,8 @@ public final class Retention {
         });
         // after the commit: a crash in between leaves a file nobody names, never a row without its file
         removeUnreferencedRecordings(filesToCheck);
-        for (String cmiuuid : answeredCalls) {
-            deleteQuietly(outboxDir.resolve(cmiuuid + ".eml"));
+        for (String alertFile : alertFiles) {
+            deleteQuietly(outboxDir.resolve(alertFile));
         }
         return ids.size();
     }

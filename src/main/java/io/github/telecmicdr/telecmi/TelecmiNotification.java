@@ -10,10 +10,12 @@ import java.util.Set;
  * exactly as received. {@code cdr} is set only for incoming answered CDRs, the kind that fans out.
  * {@code rawOnly} names the optional fields whose value no typed column holds (too long, U+0000,
  * a file name with a control character, a value of another type such as {@code "record":"maybe"}),
- * each with why: the call is stored without them, and the raw payload keeps them.
+ * each with why: the call is stored without them, and the raw payload keeps them. {@code call} holds
+ * the same normalised fields for every kind (a missed call's numbers, a live event's agent): what a
+ * destination is handed; for an incoming answered CDR it is {@code cdr}.
  */
 public record TelecmiNotification(String kind, String cmiuuid, String appid, String method, String rawPayload, Cdr cdr,
-                                  Map<String, String> rawOnly) {
+                                  Map<String, String> rawOnly, Cdr call) {
 
     public static final String INCOMING_ANSWERED_CDR = "incoming-answered-cdr";
     /** The longest kind, the width of notification.kind. */
@@ -30,6 +32,12 @@ public record TelecmiNotification(String kind, String cmiuuid, String appid, Str
 
     public TelecmiNotification {
         rawOnly = rawOnly == null ? Map.of() : Map.copyOf(rawOnly);
+        call = call == null ? cdr : call;
+    }
+
+    public TelecmiNotification(String kind, String cmiuuid, String appid, String method, String rawPayload, Cdr cdr,
+                               Map<String, String> rawOnly) {
+        this(kind, cmiuuid, appid, method, rawPayload, cdr, rawOnly, cdr);
     }
 
     public TelecmiNotification(String kind, String cmiuuid, String appid, String method, String rawPayload, Cdr cdr) {

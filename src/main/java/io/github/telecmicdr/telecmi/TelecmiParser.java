@@ -184,16 +184,18 @@ public final class TelecmiParser {
         read.epoch("end_time");
 
         String kind = kind(type, direction, status, leg, answeredSeconds);
-        Cdr cdr = null;
-        if (TelecmiNotification.INCOMING_ANSWERED_CDR.equals(kind)) {
+        boolean answeredCdr = TelecmiNotification.INCOMING_ANSWERED_CDR.equals(kind);
+        String storedStatus = status == null ? null : read.usable(status, MAX_TEXT, read.nameOf("status"));
+        String storedDirection = direction;
+        if (answeredCdr) {
             // direction is absent, "inbound" or "incoming" here; status says "answered" once made a
             // slug, perhaps in more characters than its column takes: then it is stored as the kind says
-            String storedStatus = status == null ? null : read.usable(status, MAX_TEXT, read.nameOf("status"));
-            cdr = new Cdr(cmiuuid, appid, direction == null ? "inbound" : direction, storedStatus == null ? "answered" : storedStatus,
-                    from, to, virtualNumber, user, team, answeredSeconds, hangupReason, Boolean.TRUE.equals(record),
-                    filename, conversationUuid, ivrName, custom, callTime);
+            storedDirection = direction == null ? "inbound" : direction;
+            storedStatus = storedStatus == null ? "answered" : storedStatus;
         }
-        return new TelecmiNotification(kind, cmiuuid, appid, method, raw, cdr, read.unusable);
+        Cdr call = new Cdr(cmiuuid, appid, storedDirection, storedStatus, from, to, virtualNumber, user, team, answeredSeconds,
+                hangupReason, Boolean.TRUE.equals(record), filename, conversationUuid, ivrName, custom, callTime);
+        return new TelecmiNotification(kind, cmiuuid, appid, method, raw, answeredCdr ? call : null, read.unusable, call);
     }
 
     /**

@@ -1,5 +1,7 @@
 package io.github.telecmicdr.delivery;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.github.tomakehurst.wiremock.WireMockServer;
 import com.github.tomakehurst.wiremock.stubbing.Scenario;
 import io.github.telecmicdr.testing.Await;
@@ -12,12 +14,14 @@ import java.time.Duration;
 import java.util.UUID;
 
 import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
-import static com.github.tomakehurst.wiremock.client.WireMock.equalToJson;
+import static com.github.tomakehurst.wiremock.client.WireMock.equalTo;
+import static com.github.tomakehurst.wiremock.client.WireMock.matchingJsonPath;
 import static com.github.tomakehurst.wiremock.client.WireMock.post;
 import static com.github.tomakehurst.wiremock.client.WireMock.postRequestedFor;
 import static com.github.tomakehurst.wiremock.client.WireMock.urlPathEqualTo;
 import static com.github.tomakehurst.wiremock.core.WireMockConfiguration.options;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * A destination added without Java, as the README's "Add a destination" shows: one route file in a
@@ -35,8 +39,9 @@ class DestinationWithoutJavaTest {
                 from:
                   uri: delivery:call-webhook
                   steps:
-                    - setBody:
-                        simple: '{"cmiuuid":"${variable.delivery.cmiuuid}"}'
+                    - marshal:
+                        json:
+                          library: Jackson
                     - removeHeaders:
                         pattern: "*"
                     - setHeader:
@@ -56,9 +61,9 @@ class DestinationWithoutJavaTest {
         String missed = UUID.randomUUID().toString();
         team.stubFor(post(urlPathEqualTo("/calls")).willReturn(aResponse().withStatus(200)));
         // the answered call's first attempt fails (500: Apache HttpClient would itself retry a 503): it is retried
-        team.stubFor(post(urlPathEqualTo("/calls")).withRequestBody(equalToJson("{\"cmiuuid\":\"" + answered + "\"}"))
+        team.stubFor(post(urlPathEqualTo("/calls")).withRequestBody(matchingJsonPath("$.cmiuuid", equalTo(answered)))
                 .inScenario("retry").whenScenarioStateIs(Scenario.STARTED).willReturn(aResponse().withStatus(500)).willSetStateTo("up"));
-        team.stubFor(post(urlPathEqualTo("/calls")).withRequestBody(equalToJson("{\"cmiuuid\":\"" + answered + "\"}"))
+        team.stubFor(post(urlPathEqualTo("/calls")).withRequestBody(matchingJsonPath("$.cmiuuid", equalTo(answered)))
                 .inScenario("retry").whenScenarioStateIs("up").willReturn(aResponse().withStatus(200)));
         try (RunningService s = RunningService.builder()
                 .property("camel.main.routes-include-pattern", "file:routes/*.camel.yaml,file:" + routes + "/*.camel.yaml")
@@ -67,13 +72,23 @@ class DestinationWithoutJavaTest {
                 .property("delivery.poll-interval-ms", "100").property("delivery.backoff-initial", "200ms")
                 .build()) {
             assertEquals(200, s.postWebhook("{\"cmiuuid\":\"" + answered + "\",\"status\":\"answered\",\"hangup_reason\":\"recv_bye\"}").status());
-            assertEquals(200, s.postWebhook("{\"cmiuuid\":\"" + missed + "\",\"status\":\"missed\"}").status());
+            assertEquals(200, s.postWebhook("{\"cmiuuid\":\"" + missed + "\",\"status\":\"missed\",\"from\":\"919876543210\","
+                    + "\"to\":\"914461234567\",\"waitedsec\":12,\"voicemail\":\"false\",\"time\":1700000000000}").status());
 
             Await.until(Duration.ofSeconds(60), () -> s.delivery(answered, "call-webhook"),
                     d -> d != null && d.get("state").asText().equals("done"), "the answered call delivered");
             assertEquals(2, s.delivery(answered, "call-webhook").get("attempts").asInt(), "after one retry");
             Await.until(Duration.ofSeconds(60), () -> team.findAll(postRequestedFor(urlPathEqualTo("/calls"))
-                    .withRequestBody(equalToJson("{\"cmiuuid\":\"" + missed + "\"}"))).size(), n -> n == 1, "the missed call delivered");
+                    .withRequestBody(matchingJsonPath("$.cmiuuid", equalTo(missed)))).size(), n -> n == 1, "the missed call delivered");
+            // the route's body is the stored notification: a missed call's fields under the read API's names
+            JsonNode call = new ObjectMapper().readTree(team.findAll(postRequestedFor(urlPathEqualTo("/calls"))
+                    .withRequestBody(matchingJsonPath("$.cmiuuid", equalTo(missed)))).get(0).getBodyAsString());
+            assertEquals("incoming-missed-cdr", call.get("kind").asText());
+            assertEquals("919876543210", call.get("from").asText());
+            assertEquals("914461234567", call.get("to").asText());
+            assertEquals("missed", call.get("status").asText());
+            assertEquals("2023-11-14T22:13:20Z", call.get("call_time").asText());
+            assertTrue(call.get("answeredsec").isNull() && call.get("recording_url").isNull() && call.has("virtual_number"), call.toString());
             String deliveries = s.api("/api/deliveries?kind=call-webhook").body();
             assertEquals(2, deliveries.split("\"state\":\"done\"", -1).length - 1, deliveries);
         } finally {
