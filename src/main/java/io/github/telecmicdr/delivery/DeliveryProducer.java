@@ -1,5 +1,6 @@
 package io.github.telecmicdr.delivery;
 
+import io.github.telecmicdr.telecmi.TelecmiNotification;
 import org.apache.camel.Exchange;
 import org.apache.camel.support.DefaultProducer;
 
@@ -26,6 +27,13 @@ public final class DeliveryProducer extends DefaultProducer {
 
     @Override
     public void process(Exchange exchange) {
+        Object body = exchange.getMessage().getBody();
+        if (!(body instanceof TelecmiNotification)) {
+            // elsewhere it would plan nothing, silently: nothing stores what it adds
+            throw new IllegalStateException("to: delivery:" + kind + " plans a delivery for the notification being received:"
+                    + " it belongs in the webhook route, before notificationStore's store step (here the body is "
+                    + (body == null ? "empty" : body.getClass().getSimpleName()) + ")");
+        }
         plan(exchange, kind);
     }
 

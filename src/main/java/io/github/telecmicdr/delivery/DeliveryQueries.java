@@ -91,8 +91,7 @@ public final class DeliveryQueries {
      */
     static String listQuery(boolean byKind, String state) {
         boolean fromIndex = byKind && state != null && !Deliveries.DONE.equals(state);
-        StringBuilder sql = new StringBuilder("SELECT id, cmiuuid, kind, state, attempts, next_attempt_at, last_error, created_at,"
-                + " completed_at FROM delivery WHERE ");
+        StringBuilder sql = new StringBuilder("SELECT " + COLUMNS + ", cmiuuid FROM delivery d WHERE ");
         if (byKind) {
             sql.append(fromIndex ? "kind = ? AND " : "COALESCE(kind, '') = ? AND ");
         }
@@ -129,10 +128,19 @@ public final class DeliveryQueries {
         return s;
     }
 
-    /** A delivery as the API shows it, wherever it is listed: the columns of the row {@code rs} is on. */
+    /**
+     * The columns {@link #delivery} renders, of a delivery aliased {@code d}: its notification's kind
+     * by its primary key, only for the rows a page returns.
+     */
+    public static final String COLUMNS = "d.id, d.kind, d.state, d.attempts, d.next_attempt_at, d.last_error, d.created_at,"
+            + " d.completed_at, d.notification_id, (SELECT n.kind FROM notification n WHERE n.id = d.notification_id) AS notification_kind";
+
+    /** A delivery as the API shows it, wherever it is listed: the {@link #COLUMNS} of the row {@code rs} is on. */
     public static ObjectNode delivery(ObjectNode d, java.sql.ResultSet rs) throws SQLException {
         d.put("id", rs.getLong("id"));
         d.put("kind", rs.getString("kind"));
+        d.put("notification_id", rs.getLong("notification_id"));
+        d.put("notification_kind", rs.getString("notification_kind"));
         d.put("state", rs.getString("state"));
         d.put("attempts", rs.getInt("attempts"));
         d.put("next_attempt_at", iso(rs.getObject("next_attempt_at", OffsetDateTime.class)));

@@ -70,8 +70,8 @@ public final class CdrQueries {
         ObjectNode cdr = cdrJson(stored);
         try (Connection c = dataSource.getConnection()) {
             ArrayNode deliveries = cdr.putArray("deliveries");
-            try (PreparedStatement ps = c.prepareStatement("SELECT id, kind, state, attempts, next_attempt_at, last_error, created_at,"
-                    + " completed_at FROM delivery WHERE cmiuuid = ? ORDER BY id")) {
+            try (PreparedStatement ps = c.prepareStatement("SELECT " + DeliveryQueries.COLUMNS
+                    + " FROM delivery d WHERE d.cmiuuid = ? ORDER BY d.id")) {
                 ps.setString(1, cmiuuid);
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) {

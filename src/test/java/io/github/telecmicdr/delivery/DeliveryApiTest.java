@@ -71,6 +71,9 @@ class DeliveryApiTest {
             previous = d.get("id").asLong();
             assertTrue(ids.add(previous));
             assertTrue(d.get("cmiuuid").asText().startsWith("api-"), d.toString());
+            // which notification of the call it belongs to
+            assertEquals("incoming-answered-cdr", d.get("notification_kind").asText(), d.toString());
+            assertTrue(d.get("notification_id").asLong() > 0, d.toString());
             for (String field : List.of("state", "attempts", "next_attempt_at", "last_error", "created_at", "completed_at")) {
                 assertTrue(d.has(field), field + " in " + d);
             }
