@@ -4,6 +4,10 @@ import io.github.telecmicdr.store.StoredNotifications;
 import org.apache.camel.Consumer;
 import org.apache.camel.Processor;
 import org.apache.camel.Producer;
+import org.apache.camel.spi.Metadata;
+import org.apache.camel.spi.UriEndpoint;
+import org.apache.camel.spi.UriParam;
+import org.apache.camel.spi.UriPath;
 import org.apache.camel.support.DefaultEndpoint;
 
 import java.time.Duration;
@@ -13,19 +17,31 @@ import java.util.Optional;
  * The deliveries of one kind. Each option can be set on the URI, else by the property
  * {@code delivery.<kind>.<option>}, else by the global {@code delivery.<option>}, else its default.
  */
+@UriEndpoint(firstVersion = "4.18.0", scheme = "delivery", title = "Delivery", syntax = "delivery:kind",
+        category = {org.apache.camel.Category.MESSAGING})
 public final class DeliveryEndpoint extends DefaultEndpoint {
 
     /** The service-wide defaults (delivery.* settings). */
     public record Defaults(int concurrency, long pollIntervalMs, int maxAttempts, Duration maxAge) {
     }
 
+    @UriPath(description = "The delivery kind: 1-32 lower-case letters, digits and dashes, e.g. alert-email")
+    @Metadata(required = true)
     private final String kind;
     private final Deliveries deliveries;
     private final StoredNotifications notifications;
     private final Defaults defaults;
+    @UriParam(label = "consumer", description = "Deliveries of this kind worked at once; else delivery.<kind>.concurrency,"
+            + " else delivery.concurrency (16)")
     private Integer concurrency;
+    @UriParam(label = "consumer", description = "How often due deliveries are looked for while none is due, in milliseconds;"
+            + " else delivery.<kind>.poll-interval-ms, else delivery.poll-interval-ms (500)")
     private Long pollIntervalMs;
+    @UriParam(label = "consumer", description = "Attempts before a delivery ends failed; else delivery.<kind>.max-attempts,"
+            + " else delivery.max-attempts (10)")
     private Integer maxAttempts;
+    @UriParam(label = "consumer", description = "Age (e.g. 24h, 30m) after which a delivery that keeps failing ends failed;"
+            + " else delivery.<kind>.max-age, else delivery.max-age (24h)")
     private String maxAge;
 
     DeliveryEndpoint(String uri, DeliveryComponent component, String kind, Deliveries deliveries, StoredNotifications notifications,
