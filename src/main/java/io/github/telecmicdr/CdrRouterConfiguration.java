@@ -9,7 +9,11 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.zaxxer.hikari.HikariDataSource;
 import io.github.telecmicdr.alert.AlertEmails;
 import io.github.telecmicdr.api.ApiGuard;
+import io.github.telecmicdr.crm.CrmAnswers;
+import io.github.telecmicdr.crm.CrmRequest;
+import io.github.telecmicdr.crm.PhoneNumbers;
 import io.github.telecmicdr.delivery.ConfiguredDestinations;
+import io.github.telecmicdr.delivery.HttpWithoutRetries;
 import io.github.telecmicdr.delivery.Deliveries;
 import io.github.telecmicdr.delivery.DeliveryComponent;
 import io.github.telecmicdr.delivery.DeliveryEndpoint;
@@ -132,9 +136,11 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
         Tokens.Generated webhookToken = Tokens.resolve(settings.get("telecmi.webhook.token", ""), dataDir, "webhook-token");
         Tokens.Generated apiToken = Tokens.resolve(settings.get("api.token", ""), dataDir, "api-token");
         String telecmiSecret = settings.get("telecmi.secret", "");
+        String crmAuthorization = settings.get("crm.authorization", "");
+        String crmSigningSecret = settings.get("crm.signing-secret", "");
         List<String> secrets = List.of(webhookToken.value(), apiToken.value(), telecmiSecret,
                 settings.get("mail.smtp.password", ""), settings.get("db.password", ""),
-                HttpEdge.keyStorePassword(context));
+                HttpEdge.keyStorePassword(context), crmAuthorization, credentialsOf(crmAuthorization), crmSigningSecret);
 
         Clock clock = Clock.systemUTC();
         // one meter registry for Camel's metrics and ours, served on the management port
@@ -176,8 +182,12 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
         context.getRegistry().bind("deliveries", deliveries);
         // from: delivery:<kind> in a route; each option also as delivery.<kind>.<option>
         TelecmiParser telecmiParser = context.getRegistry().lookupByNameAndType("telecmiParser", TelecmiParser.class);
-        StoredNotifications storedNotifications = new StoredNotifications(dataSource, telecmiParser, number -> null,
+        PhoneNumbers phoneNumbers = new PhoneNumbers(settings.get("phone.default-region", "IN"));
+        StoredNotifications storedNotifications = new StoredNotifications(dataSource, telecmiParser, phoneNumbers::e164,
                 settings.get("public.base-url", "http://localhost:" + serverPort));
+        context.getRegistry().bind("httpWithoutRetries", new HttpWithoutRetries());
+        context.getRegistry().bind("crmRequest", new CrmRequest(settings.get("crm.url", ""), crmAuthorization, crmSigningSecret, clock));
+        context.getRegistry().bind("crmAnswers", new CrmAnswers(clock, deliveries::redact));
         context.addComponent("delivery", new DeliveryComponent(deliveries, storedNotifications, new DeliveryEndpoint.Defaults(
                 Integer.parseInt(settings.get("delivery.concurrency", "16")),
                 Long.parseLong(settings.get("delivery.poll-interval-ms", "500")),
@@ -267,6 +277,12 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
         if (apiToken.isNew()) {
             LOG.info("Generated an API token, kept in {}: send it as 'Authorization: Bearer <token>'", dataDir.resolve("api-token"));
         }
+    }
+
+    /** The credentials of an Authorization value ("Bearer abc" -> "abc"): a server may echo them without the scheme. */
+    static String credentialsOf(String authorization) {
+        int space = authorization.indexOf(' ');
+        return space < 0 ? authorization : authorization.substring(space + 1).trim();
     }
 
     /** The one JSON configuration: strict on input (duplicate keys, depth, trailing data). */

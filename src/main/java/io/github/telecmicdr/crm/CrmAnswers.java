@@ -5,6 +5,9 @@ import io.github.telecmicdr.delivery.RetryLater;
 import org.apache.camel.Body;
 import org.apache.camel.Header;
 
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.DateTimeException;
 import java.time.Duration;
@@ -77,7 +80,20 @@ public final class CrmAnswers {
      * @param retryAfter its {@code Retry-After} header, or null
      * @param body       its answer as text, or null
      */
-    public void judge(@Header("CamelHttpResponseCode") int status, @Header("Retry-After") String retryAfter, @Body String body) {
+    public void judge(@Header("CamelHttpResponseCode") int status, @Header("Retry-After") String retryAfter, @Body InputStream answer)
+            throws IOException {
+        String body = null;
+        if (answer != null) {
+            // only the start of the answer is kept: a CRM's error page is never read whole into memory
+            try (answer) {
+                body = new String(answer.readNBytes(REDACTED_PREFIX), StandardCharsets.UTF_8);
+            }
+        }
+        judgeText(status, retryAfter, body);
+    }
+
+    /** {@link #judge(int, String, InputStream)} of an answer already read. */
+    void judgeText(int status, String retryAfter, String body) {
         if (status >= 200 && status <= 299 || status == 409) {
             return;
         }

@@ -248,7 +248,7 @@ public final class Deliveries {
             error = truncate("gave up after " + delivery.attempts() + " attempts"
                     + (tooOld ? " and " + maxAge : "") + ": " + error);
         }
-        OffsetDateTime next = FAILED.equals(state) ? now : now.plus(backoff(delivery.attempts()));
+        OffsetDateTime next = FAILED.equals(state) ? now : now.plus(retryIn(delivery.attempts(), cause));
         try (Connection c = dataSource.getConnection();
              PreparedStatement ps = c.prepareStatement("UPDATE delivery SET state = ?, next_attempt_at = ?, last_error = ?,"
                      + " lease_owner = NULL, lease_until = NULL WHERE id = ? AND state = 'in_progress' AND lease_owner = ?")) {
@@ -270,6 +270,20 @@ public final class Deliveries {
 
     private Duration took(Delivery delivery) {
         return Duration.between(delivery.claimedAt(), clock.instant());
+    }
+
+    /**
+     * The kind's backoff; a destination's {@link RetryLater} wait (its Retry-After) when longer, up to
+     * delivery.backoff-max: a CRM that asks for a day is retried within the usual bound, and a
+     * Retry-After shorter than the backoff does not make us knock sooner.
+     */
+    Duration retryIn(int attempt, Throwable cause) {
+        Duration backoff = backoff(attempt);
+        Duration asked = cause instanceof RetryLater later ? later.after() : null;
+        if (asked == null || asked.compareTo(backoff) <= 0) {
+            return backoff;
+        }
+        return asked.compareTo(settings.backoffMax()) > 0 ? settings.backoffMax() : asked;
     }
 
     Duration backoff(int attempt) {
@@ -376,7 +390,8 @@ public final class Deliveries {
         if (t == null) {
             return "unknown error";
         }
-        String message = t instanceof PermanentFailure ? t.getMessage() : t.getClass().getSimpleName() + ": " + t.getMessage();
+        // the destination's own words for what it said; any other exception named by its class
+        String message = t instanceof PermanentFailure || t instanceof RetryLater ? t.getMessage() : t.getClass().getSimpleName() + ": " + t.getMessage();
         if (t.getMessage() == null && t.getCause() != null) {
             message = t.getClass().getSimpleName() + ": " + t.getCause();
         }

@@ -1,5 +1,6 @@
 package io.github.telecmicdr.recording;
 
+import io.github.telecmicdr.delivery.RetryLater;
 import org.apache.hc.core5.concurrent.Cancellable;
 
 import java.util.concurrent.ScheduledExecutorService;
@@ -67,9 +68,9 @@ final class Download {
     }
 
     /** What the delivery records when the deadline cut the attempt off: it is retried later. */
-    Recordings.RetryLater timeoutFailure() {
-        return new Recordings.RetryLater("the download took longer than recordings.download-timeout (" + deadlineSetting
-                + "); retried later");
+    RetryLater timeoutFailure() {
+        return new RetryLater("the download took longer than recordings.download-timeout (" + deadlineSetting
+                + "); retried later", null);
     }
 
     /**

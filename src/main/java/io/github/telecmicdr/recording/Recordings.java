@@ -1,5 +1,6 @@
 package io.github.telecmicdr.recording;
 
+import io.github.telecmicdr.delivery.RetryLater;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.github.telecmicdr.Problem;
@@ -139,7 +140,7 @@ public final class Recordings extends ServiceSupport {
         // the holder of the turn ends within its deadline; waiting longer means something is stuck
         FileNameTurns.Turn turn = turns.take(filename, downloadTimeout.plusMinutes(1));
         if (turn == null) {
-            throw new RetryLater("another download of " + filename + " is still running");
+            throw new RetryLater("another download of " + filename + " is still running", null);
         }
         Download download = new Download(turns, turn, describe(downloadTimeout));
         // when the delivery's exchange is over, done or failed (a doTry would keep a failure from the
@@ -193,7 +194,7 @@ public final class Recordings extends ServiceSupport {
         boolean readWhole = false;
         try {
             if (status >= 500 || status == 429 || status == 408) {
-                throw new RetryLater("TeleCMI answered HTTP " + status);
+                throw new RetryLater("TeleCMI answered HTTP " + status, null);
             }
             if (status != 200) {
                 throw new PermanentFailure("TeleCMI answered HTTP " + status);
@@ -249,7 +250,7 @@ public final class Recordings extends ServiceSupport {
                 int code = json.path("code").asInt(0);
                 String msg = printable(json.path("msg").asText(""));
                 if (code == 502) {
-                    return new RetryLater("TeleCMI: 502 " + msg + " (the recording is not published yet)");
+                    return new RetryLater("TeleCMI: 502 " + msg + " (the recording is not published yet)", null);
                 }
                 if (code == 407) {
                     return new PermanentFailure("TeleCMI: 407 " + msg + " (check telecmi.appid and telecmi.secret)");
@@ -480,10 +481,4 @@ public final class Recordings extends ServiceSupport {
         }
     }
 
-    /** Worth another attempt later: the delivery backs off and retries. */
-    public static final class RetryLater extends RuntimeException {
-        public RetryLater(String message) {
-            super(message, null, false, false);
-        }
-    }
 }

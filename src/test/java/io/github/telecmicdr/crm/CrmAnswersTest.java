@@ -29,38 +29,38 @@ class CrmAnswersTest {
     @ParameterizedTest(name = "{0}")
     @ValueSource(ints = {200, 201, 202, 204, 299, 409})
     void successAndConflictAreDone(int status) {
-        assertDoesNotThrow(() -> answers.judge(status, "120", "{\"id\":\"1\"}"));
-        assertDoesNotThrow(() -> answers.judge(status, null, null));
+        assertDoesNotThrow(() -> answers.judgeText(status, "120", "{\"id\":\"1\"}"));
+        assertDoesNotThrow(() -> answers.judgeText(status, null, null));
     }
 
     @ParameterizedTest(name = "{0}")
     @ValueSource(ints = {408, 425, 429, 500, 502, 503, 504, 599})
     void busySlowOrDownIsRetried(int status) {
-        RetryLater e = assertThrows(RetryLater.class, () -> answers.judge(status, null, "busy"));
+        RetryLater e = assertThrows(RetryLater.class, () -> answers.judgeText(status, null, "busy"));
         assertEquals("CRM answered " + status + ": busy", e.getMessage());
         assertNull(e.after());
     }
 
     @Test
     void retryAfterIsHonouredInSecondsOrAsADate() {
-        assertEquals(Duration.ofSeconds(120), assertThrows(RetryLater.class, () -> answers.judge(429, "120", "")).after());
+        assertEquals(Duration.ofSeconds(120), assertThrows(RetryLater.class, () -> answers.judgeText(429, "120", "")).after());
         assertEquals(Duration.ofSeconds(20),
-                assertThrows(RetryLater.class, () -> answers.judge(503, "Sun, 06 Nov 1994 08:49:37 GMT", null)).after());
-        assertEquals(Duration.ZERO, assertThrows(RetryLater.class, () -> answers.judge(503, "Sat, 05 Nov 1994 08:49:37 GMT", null)).after());
-        assertNull(assertThrows(RetryLater.class, () -> answers.judge(503, "soon", null)).after());
+                assertThrows(RetryLater.class, () -> answers.judgeText(503, "Sun, 06 Nov 1994 08:49:37 GMT", null)).after());
+        assertEquals(Duration.ZERO, assertThrows(RetryLater.class, () -> answers.judgeText(503, "Sat, 05 Nov 1994 08:49:37 GMT", null)).after());
+        assertNull(assertThrows(RetryLater.class, () -> answers.judgeText(503, "soon", null)).after());
     }
 
     @ParameterizedTest(name = "{0}")
     @ValueSource(ints = {400, 401, 403, 404, 405, 410, 413, 415, 422, 451, 499})
     void anyOtherClientErrorFailsAtOnce(int status) {
-        PermanentFailure e = assertThrows(PermanentFailure.class, () -> answers.judge(status, "60", "{\"message\":\"Property values were not valid\"}"));
+        PermanentFailure e = assertThrows(PermanentFailure.class, () -> answers.judgeText(status, "60", "{\"message\":\"Property values were not valid\"}"));
         assertEquals("CRM answered " + status + ": {\"message\":\"Property values were not valid\"}", e.getMessage());
     }
 
     @ParameterizedTest(name = "{0}")
     @ValueSource(ints = {300, 301, 302, 303, 307, 308})
     void aRedirectFailsNamingItsStatus(int status) {
-        PermanentFailure e = assertThrows(PermanentFailure.class, () -> answers.judge(status, null, "Moved"));
+        PermanentFailure e = assertThrows(PermanentFailure.class, () -> answers.judgeText(status, null, "Moved"));
         assertTrue(e.getMessage().startsWith("CRM answered " + status + " (a redirect"), e.getMessage());
         assertTrue(e.getMessage().endsWith("crm.url to the address it names): Moved"), e.getMessage());
     }
@@ -68,24 +68,24 @@ class CrmAnswersTest {
     @ParameterizedTest(name = "{0}")
     @ValueSource(ints = {0, 100, 199, 600, 999, -1})
     void aStatusHttpDoesNotDefineIsRetried(int status) {
-        assertThrows(RetryLater.class, () -> answers.judge(status, null, null));
+        assertThrows(RetryLater.class, () -> answers.judgeText(status, null, null));
     }
 
     @Test
     void theErrorHoldsTheFirst200CharactersOnOneLine() {
         String body = "line one\r\nline two\ttab\u0000nul\u001b[31mred\u2028sep\u202eRTL\u0085next" + "x".repeat(500);
-        String message = assertThrows(PermanentFailure.class, () -> answers.judge(400, null, body)).getMessage();
+        String message = assertThrows(PermanentFailure.class, () -> answers.judgeText(400, null, body)).getMessage();
         String excerpt = message.substring("CRM answered 400: ".length());
         assertEquals(201, excerpt.length(), excerpt);
         assertTrue(excerpt.endsWith("x…"), excerpt);
         assertTrue(excerpt.startsWith("line one  line two tab nul [31mred sep RTL next"), excerpt);
         assertFalse(excerpt.chars().anyMatch(c -> Character.isISOControl(c) || Character.getType(c) == Character.FORMAT), excerpt);
 
-        assertEquals("CRM answered 400", assertThrows(PermanentFailure.class, () -> answers.judge(400, null, "")).getMessage());
-        assertEquals("CRM answered 400", assertThrows(PermanentFailure.class, () -> answers.judge(400, null, " \r\n ")).getMessage());
-        assertEquals("CRM answered 404", assertThrows(PermanentFailure.class, () -> answers.judge(404, null, null)).getMessage());
+        assertEquals("CRM answered 400", assertThrows(PermanentFailure.class, () -> answers.judgeText(400, null, "")).getMessage());
+        assertEquals("CRM answered 400", assertThrows(PermanentFailure.class, () -> answers.judgeText(400, null, " \r\n ")).getMessage());
+        assertEquals("CRM answered 404", assertThrows(PermanentFailure.class, () -> answers.judgeText(404, null, null)).getMessage());
         String exactly200 = "y".repeat(200);
-        assertEquals("CRM answered 400: " + exactly200, assertThrows(PermanentFailure.class, () -> answers.judge(400, null, exactly200)).getMessage());
+        assertEquals("CRM answered 400: " + exactly200, assertThrows(PermanentFailure.class, () -> answers.judgeText(400, null, exactly200)).getMessage());
     }
 
     @Test
@@ -99,18 +99,18 @@ class CrmAnswersTest {
     void secretsAreRedactedBeforeTheCutSoAnEchoedTokenIsCaughtWhole() {
         // the token starts at 186 and ends at 210: cut first, its first 14 characters would stay
         String body = "z".repeat(180) + "token " + TOKEN + " for portal 42 and more";
-        String message = assertThrows(PermanentFailure.class, () -> answers.judge(401, null, body)).getMessage();
+        String message = assertThrows(PermanentFailure.class, () -> answers.judgeText(401, null, body)).getMessage();
         assertFalse(message.contains("pat-na1"), message);
         assertEquals("CRM answered 401: " + "z".repeat(180) + "token **** for porta…", message);
 
-        String retried = assertThrows(RetryLater.class, () -> answers.judge(503, null, "upstream said " + TOKEN)).getMessage();
+        String retried = assertThrows(RetryLater.class, () -> answers.judgeText(503, null, "upstream said " + TOKEN)).getMessage();
         assertEquals("CRM answered 503: upstream said ****", retried);
     }
 
     @Test
     void aHugeAnswerCostsNoMoreThanItsHead() {
         String body = "q".repeat(20_000_000);
-        String message = assertThrows(PermanentFailure.class, () -> answers.judge(400, null, body)).getMessage();
+        String message = assertThrows(PermanentFailure.class, () -> answers.judgeText(400, null, body)).getMessage();
         assertEquals("CRM answered 400: " + "q".repeat(200) + "…", message);
     }
 
