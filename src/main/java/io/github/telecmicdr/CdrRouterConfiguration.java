@@ -13,6 +13,8 @@ import io.github.telecmicdr.crm.CrmAnswers;
 import io.github.telecmicdr.crm.CrmRequest;
 import io.github.telecmicdr.crm.PhoneNumbers;
 import io.github.telecmicdr.delivery.ConfiguredDestinations;
+import io.github.telecmicdr.esb.Brokers;
+import io.github.telecmicdr.esb.CloudEvents;
 import io.github.telecmicdr.delivery.HttpWithoutRetries;
 import io.github.telecmicdr.delivery.Deliveries;
 import io.github.telecmicdr.delivery.DeliveryComponent;
@@ -140,7 +142,8 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
         String crmSigningSecret = settings.get("crm.signing-secret", "");
         List<String> secrets = List.of(webhookToken.value(), apiToken.value(), telecmiSecret,
                 settings.get("mail.smtp.password", ""), settings.get("db.password", ""),
-                HttpEdge.keyStorePassword(context), crmAuthorization, credentialsOf(crmAuthorization), crmSigningSecret);
+                HttpEdge.keyStorePassword(context), crmAuthorization, credentialsOf(crmAuthorization), crmSigningSecret,
+                settings.get("esb.broker-password", ""), settings.get("esb.amqp-password", ""));
 
         Clock clock = Clock.systemUTC();
         // one meter registry for Camel's metrics and ours, served on the management port
@@ -188,6 +191,9 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
         context.getRegistry().bind("httpWithoutRetries", new HttpWithoutRetries());
         context.getRegistry().bind("crmRequest", new CrmRequest(settings.get("crm.url", ""), crmAuthorization, crmSigningSecret, clock));
         context.getRegistry().bind("crmAnswers", new CrmAnswers(clock, deliveries::redact));
+        // the jms and amqp components' connection factories, from esb.broker-url / esb.amqp-url when set
+        Brokers.configure(context, key -> properties.resolveProperty(key).orElse(null));
+        context.getRegistry().bind("cloudEvents", new CloudEvents(settings.get("esb.source", ""), settings.get("telecmi.appid", "")));
         context.addComponent("delivery", new DeliveryComponent(deliveries, storedNotifications, new DeliveryEndpoint.Defaults(
                 Integer.parseInt(settings.get("delivery.concurrency", "16")),
                 Long.parseLong(settings.get("delivery.poll-interval-ms", "500")),
