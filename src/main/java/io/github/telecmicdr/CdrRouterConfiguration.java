@@ -172,7 +172,7 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
         refuseHttpsWithoutKeyStore(camel);
         refuseRetentionWhileDeliveriesRetry();
         warnWhenDownloadsOutlastTheirLease();
-        Path data = Path.of(dataDir);
+        Path data = Path.of(dataDir).normalize();
         // owner-only before H2, the tokens or anything else puts a file in it
         DataFolder.prepare(data);
         Clock clock = Clock.systemUTC();
@@ -236,7 +236,7 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
     /** Readiness goes DOWN, and the webhook answers 503, below this much free space for the data folder. */
     @BindToRegistry
     public DiskSpace diskSpace(@PropertyInject("data.dir") String dataDir, @PropertyInject("disk.min-free-bytes") long minFreeBytes) {
-        return new DiskSpace(Path.of(dataDir), minFreeBytes);
+        return new DiskSpace(Path.of(dataDir).normalize(), minFreeBytes);
     }
 
     /** Destinations added by configuration alone, planned by the webhook route for every new notification of their kinds. */
@@ -408,11 +408,16 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
 
     private Retention retention(HikariDataSource dataSource, Clock clock, Path data) {
         Retention retention = new Retention(dataSource, clock, Durations.parse("retention.max-age", retentionMaxAge),
-                Path.of(recordingsDir).toAbsolutePath(), data.resolve("outbox").toAbsolutePath());
+                recordingsDir(), data.resolve("outbox").toAbsolutePath());
         if (retention.keepsEverything()) {
             LOG.info("retention.max-age is 0: notifications, recordings and alert emails are kept for good");
         }
         return retention;
+    }
+
+    /** As given, or under the data folder ({@code {{data.dir}}/recordings}, {@code ./data/recordings} by default). */
+    private Path recordingsDir() {
+        return Path.of(recordingsDir).toAbsolutePath().normalize();
     }
 
     private AlertEmails alertEmails(CdrQueries cdrQueries) {
@@ -421,7 +426,7 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
 
     private Recordings recordings(HikariDataSource dataSource, CdrQueries cdrQueries, ObjectMapper objectMapper, Clock clock) {
         return new Recordings(dataSource, cdrQueries, objectMapper, new Recordings.Settings(
-                Path.of(recordingsDir).toAbsolutePath(), telecmiAppid, telecmiSecret, recordingsMaxBytes,
+                recordingsDir(), telecmiAppid, telecmiSecret, recordingsMaxBytes,
                 Durations.parse("recordings.download-timeout", recordingsDownloadTimeout)), clock);
     }
 

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.github.telecmicdr.CdrRouterConfiguration;
-import io.github.telecmicdr.testing.EmbeddedDatabases;
 import io.github.telecmicdr.testing.RunningService;
 import org.apache.camel.CamelContext;
 import org.apache.camel.Route;
@@ -72,7 +71,6 @@ class RoutesLoadTest extends CamelMainTestSupport {
         overrides.put("camel.server.port", String.valueOf(RunningService.freePort()));
         overrides.put("camel.management.port", String.valueOf(RunningService.freePort()));
         overrides.put("data.dir", data.toString());
-        overrides.put("db.url", EmbeddedDatabases.h2In(data).url());
         overrides.put("telecmi.webhook.token", RunningService.WEBHOOK_TOKEN);
         overrides.put("api.token", RunningService.API_TOKEN);
         context.withUseOverridePropertiesWithPropertiesComponent(overrides);

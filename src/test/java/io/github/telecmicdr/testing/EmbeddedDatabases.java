@@ -26,8 +26,8 @@ public final class EmbeddedDatabases {
     }
 
     /**
-     * The embedded H2 database kept in this data folder, as the default db.url keeps it in ./data,
-     * with the settings the service adds to any H2 URL written out.
+     * The embedded H2 database the service keeps in this data folder (the default db.url), for a
+     * test that opens it itself; the service adds these settings to any H2 URL.
      */
     public static Jdbc h2In(Path dataDir) {
         return new Jdbc("jdbc:h2:file:" + dataDir.resolve("cdr-router") + ";WRITE_DELAY=0;DB_CLOSE_ON_EXIT=FALSE", "sa", "");
