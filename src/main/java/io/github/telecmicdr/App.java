@@ -45,7 +45,8 @@ public final class App {
      * For every key of the properties file, the value its environment variable
      * ({@code telecmi.webhook.token} -> {@code TELECMI_WEBHOOK_TOKEN}) or -D gives, -D winning.
      * Camel Main alone applies environment variables to some key families and not to others
-     * ({@code camel.server.port} among the latter); this makes every key behave the same.
+     * ({@code camel.server.port} among the latter); this makes every key behave the same. Values are
+     * trimmed, as Camel trims those of the file.
      */
     static Map<String, String> overridesFromEnvironment(Path file, Map<String, String> env, Properties system) {
         Properties keys = new Properties();
@@ -60,11 +61,11 @@ public final class App {
         for (String key : keys.stringPropertyNames()) {
             String fromEnv = env.get(environmentName(key));
             if (fromEnv != null) {
-                overrides.put(key, fromEnv);
+                overrides.put(key, fromEnv.trim());
             }
             String fromSystem = system.getProperty(key);
             if (fromSystem != null) {
-                overrides.put(key, fromSystem);
+                overrides.put(key, fromSystem.trim());
             }
         }
         return overrides;

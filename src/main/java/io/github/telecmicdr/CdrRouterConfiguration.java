@@ -13,14 +13,18 @@ import io.github.telecmicdr.crm.CrmAnswers;
 import io.github.telecmicdr.crm.CrmRequest;
 import io.github.telecmicdr.crm.PhoneNumbers;
 import io.github.telecmicdr.delivery.ConfiguredDestinations;
+import io.github.telecmicdr.delivery.HttpWithoutRetries;
 import io.github.telecmicdr.esb.Brokers;
 import io.github.telecmicdr.esb.CloudEvents;
-import io.github.telecmicdr.delivery.HttpWithoutRetries;
 import io.github.telecmicdr.delivery.Deliveries;
 import io.github.telecmicdr.delivery.DeliveryComponent;
 import io.github.telecmicdr.delivery.DeliveryEndpoint;
 import io.github.telecmicdr.delivery.DeliveryQueries;
 import io.github.telecmicdr.delivery.Durations;
+import io.github.telecmicdr.operations.CdrMetrics;
+import io.github.telecmicdr.operations.DatabaseHealthCheck;
+import io.github.telecmicdr.operations.DiskSpace;
+import io.github.telecmicdr.operations.WriterHealthCheck;
 import io.github.telecmicdr.recording.RecordingDownloadClient;
 import io.github.telecmicdr.recording.Recordings;
 import io.github.telecmicdr.store.CdrQueries;
@@ -32,22 +36,20 @@ import io.github.telecmicdr.store.Retention;
 import io.github.telecmicdr.store.StoredNotifications;
 import io.github.telecmicdr.telecmi.FanOutFields;
 import io.github.telecmicdr.telecmi.TelecmiParser;
-import io.github.telecmicdr.operations.CdrMetrics;
-import io.github.telecmicdr.operations.DatabaseHealthCheck;
-import io.github.telecmicdr.operations.DiskSpace;
-import io.github.telecmicdr.operations.WriterHealthCheck;
 import io.github.telecmicdr.web.HttpEdge;
 import io.github.telecmicdr.webhook.WebhookGate;
 import io.github.telecmicdr.webhook.WebhookOutcomes;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.vertx.core.VertxOptions;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import org.apache.camel.component.micrometer.MicrometerConstants;
+import io.vertx.core.VertxOptions;
+import org.apache.camel.BindToRegistry;
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
+import org.apache.camel.PropertyInject;
+import org.apache.camel.Service;
 import org.apache.camel.component.mail.MailComponent;
-import org.apache.camel.spi.PropertiesComponent;
+import org.apache.camel.component.micrometer.MicrometerConstants;
 import org.apache.camel.support.service.ServiceSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -61,8 +63,15 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.FutureTask;
 
 /**
- * Builds the beans the routes call, from {@code application.properties} (each key overridable by
- * -D or by its environment variable). Route files name these beans by the ids bound here.
+ * The beans the routes call, bound under the ids the route files name ({@code ref: deliveries}).
+ * Every setting comes from {@code application.properties}, where its default is written (a key
+ * missing there stops the start, naming it), each overridable by -D or its environment variable.
+ * <p>
+ * A bean built from settings alone is a {@code @BindToRegistry} method: Camel binds it under the
+ * method's name before {@link #configure} runs. A bean built from other beans is made by a method
+ * {@link #configure} calls and binds, in order: Camel orders {@code @BindToRegistry} methods by a
+ * guess on their parameter types that does not follow a chain of beans, and here the order is part
+ * of the behaviour (the services start in the order they are added, and stop in reverse).
  */
 public final class CdrRouterConfiguration implements CamelConfiguration {
 
@@ -73,223 +82,236 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
     /** What a group commit of a full batch may take on a slow disk, beyond waiting for a connection. */
     static final Duration COMMIT_ALLOWANCE = Duration.ofSeconds(10);
 
+    // --- HTTP server
+    @PropertyInject("camel.server.port")
+    private int serverPort;
+    @PropertyInject("camel.server.use-global-ssl-context-parameters")
+    private boolean https;
+    @PropertyInject("http.worker-threads")
+    private int workerThreads;
+    @PropertyInject("http.idle-timeout-ms")
+    private long idleTimeoutMs;
+    @PropertyInject("http.max-connections")
+    private int maxConnections;
+
+    // --- Data
+    @PropertyInject("data.dir")
+    private String dataDir;
+    @PropertyInject("db.url")
+    private String dbUrl;
+    @PropertyInject("db.username")
+    private String dbUsername;
+    @PropertyInject("db.password")
+    private String dbPassword;
+    @PropertyInject("db.pool-size")
+    private int dbPoolSize;
+    @PropertyInject("db.max-batch")
+    private int dbMaxBatch;
+    @PropertyInject("db.connection-timeout-ms")
+    private long dbConnectionTimeoutMs;
+    @PropertyInject("retention.max-age")
+    private String retentionMaxAge;
+    @PropertyInject("db.h2-compaction-interval-ms")
+    private long h2CompactionIntervalMs;
+
+    // --- Webhook
+    @PropertyInject("telecmi.webhook.token")
+    private String webhookToken;
+    @PropertyInject("webhook.max-body-bytes")
+    private long webhookMaxBodyBytes;
+    @PropertyInject("webhook.request-timeout-ms")
+    private long webhookRequestTimeoutMs;
+    @PropertyInject("telecmi.allowed-appids")
+    private String allowedAppids;
+
+    // --- Email alert and SMTP
+    @PropertyInject("alert.to")
+    private String alertTo;
+    @PropertyInject("alert.from")
+    private String alertFrom;
+    @PropertyInject("alert.time-zone")
+    private String alertTimeZone;
+    @PropertyInject("public.base-url")
+    private String publicBaseUrl;
+    @PropertyInject("mail.smtp.host")
+    private String smtpHost;
+    @PropertyInject("mail.smtp.username")
+    private String smtpUsername;
+    @PropertyInject("mail.smtp.password")
+    private String smtpPassword;
+
+    // --- Deliveries (durations as written, parsed with the key they came from for a clear error)
+    @PropertyInject("delivery.poll-interval-ms")
+    private long deliveryPollIntervalMs;
+    @PropertyInject("delivery.max-attempts")
+    private int deliveryMaxAttempts;
+    @PropertyInject("delivery.max-age")
+    private String deliveryMaxAge;
+    @PropertyInject("delivery.lease")
+    private String deliveryLease;
+    @PropertyInject("delivery.backoff-initial")
+    private String deliveryBackoffInitial;
+    @PropertyInject("delivery.backoff-max")
+    private String deliveryBackoffMax;
+    @PropertyInject("delivery.batch-size")
+    private int deliveryBatchSize;
+    @PropertyInject("delivery.concurrency")
+    private int deliveryConcurrency;
+
+    // --- TeleCMI account and recordings
+    @PropertyInject("telecmi.appid")
+    private String telecmiAppid;
+    @PropertyInject("telecmi.secret")
+    private String telecmiSecret;
+    @PropertyInject("recordings.dir")
+    private String recordingsDir;
+    @PropertyInject("recordings.max-bytes")
+    private long recordingsMaxBytes;
+    @PropertyInject("recordings.download-timeout")
+    private String recordingsDownloadTimeout;
+
+    // --- Read API
+    @PropertyInject("api.token")
+    private String apiToken;
+
+    // --- CRM forward and ESB publish
+    @PropertyInject("phone.default-region")
+    private String phoneDefaultRegion;
+    @PropertyInject("crm.url")
+    private String crmUrl;
+    @PropertyInject("crm.authorization")
+    private String crmAuthorization;
+    @PropertyInject("crm.signing-secret")
+    private String crmSigningSecret;
+    @PropertyInject("esb.source")
+    private String esbSource;
+    @PropertyInject("esb.broker-password")
+    private String esbBrokerPassword;
+    @PropertyInject("esb.amqp-password")
+    private String esbAmqpPassword;
+
     @Override
-    public void configure(CamelContext context) throws Exception {
-        PropertiesComponent properties = context.getPropertiesComponent();
-        Settings settings = new Settings(properties);
-
-        ObjectMapper mapper = objectMapper();
-        context.getRegistry().bind("objectMapper", mapper);
-
-        Path dataDir = Path.of(settings.get("data.dir", "data"));
+    public void configure(CamelContext camel) throws Exception {
+        refuseHttpsWithoutKeyStore(camel);
+        refuseRetentionWhileDeliveriesRetry();
+        warnWhenDownloadsOutlastTheirLease();
+        Path data = Path.of(dataDir).normalize();
         // owner-only before H2, the tokens or anything else puts a file in it
-        DataFolder.prepare(dataDir);
-        H2Durability.Url durableUrl = H2Durability.of(settings.get("db.url", "jdbc:h2:file:./data/cdr-router;CACHE_SIZE=1024"));
-        String dbUrl = durableUrl.url();
-        if (!durableUrl.added().isEmpty()) {
-            // the URL itself is not logged: it may carry a user name or password
-            LOG.info("db.url: added {} to the H2 settings, so that every commit is written before the webhook answers",
-                    String.join(";", durableUrl.added()));
-        }
-        long connectionTimeoutMs = Long.parseLong(settings.get("db.connection-timeout-ms", "5000"));
-        HikariDataSource dataSource = Database.pool(
-                dbUrl,
-                settings.get("db.username", "sa"),
-                settings.get("db.password", ""),
-                Integer.parseInt(settings.get("db.pool-size", "10")),
-                connectionTimeoutMs);
-        context.getRegistry().bind("dataSource", dataSource);
-        // Migrating (opening H2 included) takes ~0.5 s: it runs while Camel loads and builds the
-        // routes, and the first service Camel starts waits for it, before any route consumes.
-        FutureTask<Void> migration = new FutureTask<>(() -> Database.migrate(dataSource, dbUrl), null);
-        Thread migrating = new Thread(migration, "db-migration");
-        migrating.setDaemon(true);
-        migrating.start();
-        context.addService(new ServiceSupport() {
-            @Override
-            protected void doStart() throws Exception {
-                try {
-                    migration.get();
-                } catch (ExecutionException e) {
-                    // as if migrated here: Flyway's own exception, nothing added
-                    throw e.getCause() instanceof Exception cause ? cause : e;
-                }
-                // H2 created its files with the process's umask (inside the 700 folder)
-                DataFolder.restrictContents(dataDir);
-            }
+        DataFolder.prepare(data);
+        Clock clock = Clock.systemUTC();
 
-            @Override
-            protected void doStop() {
-                dataSource.close();
-            }
-        }, true, true);
-        if (H2Compaction.appliesTo(dbUrl)) {
+        ObjectMapper objectMapper = bind(camel, "objectMapper", objectMapper());
+        String url = durableDbUrl();
+        HikariDataSource dataSource = bind(camel, "dataSource",
+                Database.pool(url, dbUsername, dbPassword, dbPoolSize, dbConnectionTimeoutMs));
+        // the first service Camel starts, the last it stops
+        camel.addService(migratedPool(dataSource, url, data), true, true);
+        if (H2Compaction.appliesTo(url)) {
             // added after the pool's service, so stopped before the pool closes
-            context.addService(new H2Compaction(dataSource, Long.parseLong(settings.get("db.h2-compaction-interval-ms", "62"))), true, true);
+            camel.addService(new H2Compaction(dataSource, h2CompactionIntervalMs), true, true);
         }
+        Tokens.Generated webhook = Tokens.resolve(webhookToken, data, "webhook-token");
+        Tokens.Generated api = Tokens.resolve(apiToken, data, "api-token");
+        CdrMetrics metrics = new CdrMetrics(meterRegistry(camel), dataSource, clock);
+        bind(camel, "databaseHealthCheck", new DatabaseHealthCheck(dataSource));
 
-        int serverPort = Integer.parseInt(settings.get("camel.server.port", "8080"));
-        boolean https = Boolean.parseBoolean(settings.get("camel.server.use-global-ssl-context-parameters", "false"));
-        if (https && context.getSSLContextParameters() == null) {
+        WebhookOutcomes outcomes = bind(camel, "webhookOutcomes", new WebhookOutcomes(metrics));
+        ProblemResponses problems = bind(camel, "problems", problems(objectMapper, outcomes));
+        HttpEdge edge = httpEdge(camel, problems, outcomes);
+        TelecmiParser telecmiParser = bind(camel, "telecmiParser", new TelecmiParser(objectMapper));
+
+        Deliveries deliveries = bind(camel, "deliveries",
+                deliveries(camel, dataSource, objectMapper, clock, metrics, secrets(camel, webhook, api)));
+        // from: delivery:<kind> in a route; each option also as delivery.<kind>.<option>
+        camel.addComponent("delivery", deliveryComponent(deliveries, storedNotifications(dataSource, telecmiParser)));
+        camel.addService(claiming(deliveries), true, true);
+        bind(camel, "deliveryQueries", new DeliveryQueries(dataSource, objectMapper));
+        NotificationStore notificationStore = bind(camel, "notificationStore", notificationStore(dataSource, deliveries, clock));
+        camel.addService(notificationStore, true, true);
+        bind(camel, "writerHealthCheck", new WriterHealthCheck(Map.of(
+                "notifications", notificationStore::writerProblem, "delivery completions", deliveries::writerProblem)));
+
+        bind(camel, "retention", retention(dataSource, clock, data));
+        CdrQueries cdrQueries = bind(camel, "cdrQueries", new CdrQueries(dataSource, objectMapper));
+        bind(camel, "alertEmails", new AlertEmails(alertFrom, alertTo, alertTimeZone));
+        Recordings recordings = bind(camel, "recordings", recordings(dataSource, cdrQueries, objectMapper, clock));
+        // started before the routes: leftovers of downloads cut off by a crash are gone before any download runs
+        camel.addService(recordings, true, true);
+        configureSmtp(camel, data);
+        bind(camel, "crmAnswers", new CrmAnswers(clock, deliveries::redact));
+        bind(camel, "crmRequest", new CrmRequest(crmUrl, crmAuthorization, crmSigningSecret, clock));
+        // the jms and amqp components' connection factories, from esb.broker-url / esb.amqp-url when set
+        Brokers.configure(camel, key -> camel.getPropertiesComponent().resolveProperty(key).orElse(null));
+        bind(camel, "cloudEvents", new CloudEvents(esbSource, telecmiAppid));
+
+        bind(camel, "webhookGate", webhookGate(webhook, problems, outcomes));
+        bind(camel, "apiGuard", apiGuard(api, edge));
+        logWhereGeneratedTokensAre(webhook, api, data);
+    }
+
+    // --- beans built from settings alone, bound by Camel under the method's name
+
+    @BindToRegistry
+    public FanOutFields fanOutFields() {
+        return new FanOutFields();
+    }
+
+    @BindToRegistry
+    public RecordingDownloadClient recordingDownloadClient() {
+        return new RecordingDownloadClient();
+    }
+
+    /** For a destination's to: http (httpClientConfigurer: "#httpWithoutRetries"): the delivery retries, not the client. */
+    @BindToRegistry
+    public HttpWithoutRetries httpWithoutRetries() {
+        return new HttpWithoutRetries();
+    }
+
+    /** Readiness goes DOWN, and the webhook answers 503, below this much free space for the data folder. */
+    @BindToRegistry
+    public DiskSpace diskSpace(@PropertyInject("data.dir") String dataDir, @PropertyInject("disk.min-free-bytes") long minFreeBytes) {
+        return new DiskSpace(Path.of(dataDir).normalize(), minFreeBytes);
+    }
+
+    /** Destinations added by configuration alone, planned by the webhook route for every new notification of their kinds. */
+    @BindToRegistry
+    public ConfiguredDestinations configuredDestinations(CamelContext camel, @PropertyInject("delivery.destinations") String kinds) {
+        ConfiguredDestinations destinations = new ConfiguredDestinations(kinds,
+                key -> camel.getPropertiesComponent().resolveProperty(key).orElse(null));
+        if (!destinations.kinds().isEmpty()) {
+            LOG.info("Destinations planned for every new notification of their kinds (delivery.destinations): {}", destinations.kinds());
+        }
+        return destinations;
+    }
+
+    // --- checks that refuse a start, before anything is opened
+
+    private void refuseHttpsWithoutKeyStore(CamelContext camel) {
+        if (https && camel.getSSLContextParameters() == null) {
             // Camel would serve plain HTTP without a word: refuse rather than expose the webhook token
             throw new IllegalArgumentException("camel.server.use-global-ssl-context-parameters is true but no key store is configured:"
                     + " set camel.ssl.enabled=true, camel.ssl.key-store and camel.ssl.keystore-password (README: Serve HTTPS)");
         }
-        Tokens.Generated webhookToken = Tokens.resolve(settings.get("telecmi.webhook.token", ""), dataDir, "webhook-token");
-        Tokens.Generated apiToken = Tokens.resolve(settings.get("api.token", ""), dataDir, "api-token");
-        String telecmiSecret = settings.get("telecmi.secret", "");
-        String crmAuthorization = settings.get("crm.authorization", "");
-        String crmSigningSecret = settings.get("crm.signing-secret", "");
-        List<String> secrets = List.of(webhookToken.value(), apiToken.value(), telecmiSecret,
-                settings.get("mail.smtp.password", ""), settings.get("db.password", ""),
-                HttpEdge.keyStorePassword(context), crmAuthorization, credentialsOf(crmAuthorization), crmSigningSecret,
-                settings.get("esb.broker-password", ""), settings.get("esb.amqp-password", ""));
+    }
 
-        Clock clock = Clock.systemUTC();
-        // one meter registry for Camel's metrics and ours, served on the management port
-        MeterRegistry meterRegistry = context.getRegistry().lookupByNameAndType(MicrometerConstants.METRICS_REGISTRY_NAME, MeterRegistry.class);
-        if (meterRegistry == null) {
-            meterRegistry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-            context.getRegistry().bind(MicrometerConstants.METRICS_REGISTRY_NAME, meterRegistry);
-        }
-        CdrMetrics metrics = new CdrMetrics(meterRegistry, dataSource, clock);
-        context.getRegistry().bind("databaseHealthCheck", new DatabaseHealthCheck(dataSource));
-        context.getRegistry().bind("diskSpace", new DiskSpace(dataDir, Long.parseLong(settings.get("disk.min-free-bytes", "104857600"))));
-        // a request waits this long for the commit that holds it, then answers 503: a connection
-        // from the pool (db.connection-timeout-ms), plus what a commit of a full batch may take
-        Duration commitWaitBound = Duration.ofMillis(connectionTimeoutMs).plus(COMMIT_ALLOWANCE);
-        WebhookOutcomes outcomes = new WebhookOutcomes(metrics);
-        context.getRegistry().bind("webhookOutcomes", outcomes);
-        ProblemResponses problems = new ProblemResponses(mapper);
-        problems.onWebhookRefusal(outcomes::refused);
-        context.getRegistry().bind("problems", problems);
-        HttpEdge edge = new HttpEdge(new HttpEdge.Limits(
-                Long.parseLong(settings.get("http.idle-timeout-ms", "60000")),
-                Long.parseLong(settings.get("webhook.request-timeout-ms", "30000")),
-                Integer.parseInt(settings.get("http.max-connections", "1000"))),
-                problems, List.of(WebhookGate.PATH_PREFIX));
-        // worker threads of the HTTP servers: each webhook request waits on one for its group commit,
-        // so this bounds how many requests share a commit
-        edge.install(context, new VertxOptions().setWorkerPoolSize(Integer.parseInt(settings.get("http.worker-threads", "64"))));
-        edge.reportRefusalsUnder(WebhookGate.PATH_PREFIX, outcomes::refusedAtEdge);
-        context.getRegistry().bind("telecmiParser", new TelecmiParser(mapper));
-        context.getRegistry().bind("fanOutFields", new FanOutFields());
-        Duration deliveryLease = Durations.parse("delivery.lease", settings.get("delivery.lease", "2m"));
-        Deliveries deliveries = new Deliveries(dataSource, mapper, clock, new Deliveries.Settings(
-                Integer.parseInt(settings.get("delivery.max-attempts", "10")),
-                Durations.parse("delivery.max-age", settings.get("delivery.max-age", "24h")),
-                deliveryLease,
-                Durations.parse("delivery.backoff-initial", settings.get("delivery.backoff-initial", "10s")),
-                Durations.parse("delivery.backoff-max", settings.get("delivery.backoff-max", "30m")),
-                Integer.parseInt(settings.get("delivery.batch-size", "20")), commitWaitBound), metrics, secrets, context::isStopping);
-        context.getRegistry().bind("deliveries", deliveries);
-        // from: delivery:<kind> in a route; each option also as delivery.<kind>.<option>
-        TelecmiParser telecmiParser = context.getRegistry().lookupByNameAndType("telecmiParser", TelecmiParser.class);
-        PhoneNumbers phoneNumbers = new PhoneNumbers(settings.get("phone.default-region", "IN"));
-        StoredNotifications storedNotifications = new StoredNotifications(dataSource, telecmiParser, phoneNumbers::e164,
-                settings.get("public.base-url", "http://localhost:" + serverPort));
-        context.getRegistry().bind("httpWithoutRetries", new HttpWithoutRetries());
-        context.getRegistry().bind("crmRequest", new CrmRequest(settings.get("crm.url", ""), crmAuthorization, crmSigningSecret, clock));
-        context.getRegistry().bind("crmAnswers", new CrmAnswers(clock, deliveries::redact));
-        // the jms and amqp components' connection factories, from esb.broker-url / esb.amqp-url when set
-        Brokers.configure(context, key -> properties.resolveProperty(key).orElse(null));
-        context.getRegistry().bind("cloudEvents", new CloudEvents(settings.get("esb.source", ""), settings.get("telecmi.appid", "")));
-        context.addComponent("delivery", new DeliveryComponent(deliveries, storedNotifications, new DeliveryEndpoint.Defaults(
-                Integer.parseInt(settings.get("delivery.concurrency", "16")),
-                Long.parseLong(settings.get("delivery.poll-interval-ms", "500")),
-                deliveries.maxAttempts(), deliveries.maxAge())));
-        context.getRegistry().bind("deliveryQueries", new DeliveryQueries(dataSource, mapper));
-        ConfiguredDestinations destinations = new ConfiguredDestinations(settings.get("delivery.destinations", ""),
-                key -> properties.resolveProperty(key).orElse(null));
-        context.getRegistry().bind("configuredDestinations", destinations);
-        if (!destinations.kinds().isEmpty()) {
-            LOG.info("Destinations planned for every new notification of their kinds (delivery.destinations): {}", destinations.kinds());
-        }
-        context.addService(new ServiceSupport() {
-            @Override
-            protected void doStart() {
-                deliveries.start();
-            }
-
-            @Override
-            protected void doStop() {
-                deliveries.stop();
-            }
-        }, true, true);
-        NotificationStore notificationStore = new NotificationStore(dataSource, deliveries, clock,
-                Integer.parseInt(settings.get("db.max-batch", "256")), commitWaitBound);
-        context.getRegistry().bind("notificationStore", notificationStore);
-        context.getRegistry().bind("writerHealthCheck", new WriterHealthCheck(Map.of(
-                "notifications", notificationStore::writerProblem, "delivery completions", deliveries::writerProblem)));
-        context.addService(notificationStore, true, true);
-        Path recordingsDir = Path.of(settings.get("recordings.dir", dataDir.resolve("recordings").toString())).toAbsolutePath();
-        Duration retentionMaxAge = Durations.parse("retention.max-age", settings.get("retention.max-age", "90d"));
-        if (!retentionMaxAge.isZero() && retentionMaxAge.compareTo(deliveries.maxAge()) <= 0) {
+    private void refuseRetentionWhileDeliveriesRetry() {
+        Duration retention = Durations.parse("retention.max-age", retentionMaxAge);
+        if (!retention.isZero() && retention.compareTo(Durations.parse("delivery.max-age", deliveryMaxAge)) <= 0) {
             // a call would be removed while its deliveries may still be retried
-            throw new IllegalArgumentException("retention.max-age (" + settings.get("retention.max-age", "90d")
-                    + ") must be longer than delivery.max-age (" + settings.get("delivery.max-age", "24h") + "), or 0 to keep everything");
+            throw new IllegalArgumentException("retention.max-age (" + retentionMaxAge
+                    + ") must be longer than delivery.max-age (" + deliveryMaxAge + "), or 0 to keep everything");
         }
-        Retention retention = new Retention(dataSource, clock, retentionMaxAge, recordingsDir, dataDir.resolve("outbox").toAbsolutePath());
-        context.getRegistry().bind("retention", retention);
-        if (retention.keepsEverything()) {
-            LOG.info("retention.max-age is 0: notifications, recordings and alert emails are kept for good");
-        }
-        CdrQueries cdrQueries = new CdrQueries(dataSource, mapper);
-        context.getRegistry().bind("cdrQueries", cdrQueries);
-        context.getRegistry().bind("alertEmails", new AlertEmails(
-                settings.get("alert.from", "telecmi-cdr-router@localhost"),
-                settings.get("alert.to", "alerts@localhost"),
-                settings.get("alert.time-zone", "UTC")));
-        Duration downloadTimeout = Durations.parse("recordings.download-timeout", settings.get("recordings.download-timeout", "90s"));
-        if (downloadTimeout.compareTo(deliveryLease) >= 0) {
+    }
+
+    private void warnWhenDownloadsOutlastTheirLease() {
+        if (Durations.parse("recordings.download-timeout", recordingsDownloadTimeout)
+                .compareTo(Durations.parse("delivery.lease", deliveryLease)) >= 0) {
             LOG.warn("recordings.download-timeout ({}) is not shorter than delivery.lease ({}): a download still running when its"
-                    + " lease ends is claimed again", settings.get("recordings.download-timeout", "90s"), settings.get("delivery.lease", "2m"));
-        }
-        Recordings recordings = new Recordings(dataSource, cdrQueries, mapper, new Recordings.Settings(
-                recordingsDir,
-                settings.get("telecmi.appid", ""), telecmiSecret,
-                Long.parseLong(settings.get("recordings.max-bytes", "209715200")), downloadTimeout), clock);
-        context.getRegistry().bind("recordings", recordings);
-        // started before the routes: leftovers of downloads cut off by a crash are gone before any download runs
-        context.addService(recordings, true, true);
-        context.getRegistry().bind("recordingDownloadClient", new RecordingDownloadClient());
-        String smtpUser = settings.get("mail.smtp.username", "");
-        if (!smtpUser.isEmpty()) {
-            // only when set: camel-mail authenticates whenever a username is present, even an empty one
-            MailComponent smtp = context.getComponent("smtp", MailComponent.class);
-            smtp.getConfiguration().setUsername(smtpUser);
-            smtp.getConfiguration().setPassword(settings.get("mail.smtp.password", ""));
-        }
-        if (settings.get("mail.smtp.host", "").isEmpty()) {
-            LOG.info("No mail.smtp.host set: alert emails are written as .eml files to {}", dataDir.resolve("outbox").toAbsolutePath());
-        }
-        context.getRegistry().bind("webhookGate", new WebhookGate(
-                webhookToken.value(),
-                Long.parseLong(settings.get("webhook.max-body-bytes", "1048576")),
-                serverPort,
-                settings.get("telecmi.allowed-appids", ""),
-                problems, outcomes));
-        ApiGuard apiGuard = new ApiGuard(apiToken.value(), edge);
-        edge.guardPublicRouter(apiGuard::guard);
-        context.getRegistry().bind("apiGuard", apiGuard);
-
-        if (webhookToken.isNew()) {
-            // shown once, on the start that generated it; later starts reuse it silently
-            // where it is, never what it is: logs are collected, copied and kept far longer than tokens stay secret
-            String scheme = https ? "https" : "http";
-            LOG.info("Generated a webhook token, kept in {}. Point TeleCMI at {}://<this-host>:{}/webhooks/telecmi/<the token in that file>",
-                    dataDir.resolve("webhook-token").toAbsolutePath(), scheme, serverPort);
-        }
-        if (apiToken.isNew()) {
-            LOG.info("Generated an API token, kept in {}: send it as 'Authorization: Bearer <token>'", dataDir.resolve("api-token"));
+                    + " lease ends is claimed again", recordingsDownloadTimeout, deliveryLease);
         }
     }
 
-    /** The credentials of an Authorization value ("Bearer abc" -> "abc"): a server may echo them without the scheme. */
-    static String credentialsOf(String authorization) {
-        int space = authorization.indexOf(' ');
-        return space < 0 ? authorization : authorization.substring(space + 1).trim();
-    }
+    // --- beans built from other beans, in the order configure() calls them
 
     /** The one JSON configuration: strict on input (duplicate keys, depth, trailing data). */
     static ObjectMapper objectMapper() {
@@ -303,10 +325,189 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
                 .build();
     }
 
-    /** Property look-ups with the defaults this class falls back on when a key is absent. */
-    private record Settings(PropertiesComponent properties) {
-        String get(String key, String fallback) {
-            return properties.resolveProperty(key).map(String::trim).orElse(fallback);
+    /** db.url with what H2 needs for every commit to be written before the webhook answers. */
+    private String durableDbUrl() {
+        H2Durability.Url durable = H2Durability.of(dbUrl);
+        if (!durable.added().isEmpty()) {
+            // the URL itself is not logged: it may carry a user name or password
+            LOG.info("db.url: added {} to the H2 settings, so that every commit is written before the webhook answers",
+                    String.join(";", durable.added()));
         }
+        return durable.url();
+    }
+
+    /**
+     * Migrating (opening H2 included) takes ~0.5 s: it runs on its own thread while Camel loads and
+     * builds the routes, and this service, the first Camel starts, waits for it before any route
+     * consumes. Stopped last, it closes the pool.
+     */
+    private static Service migratedPool(HikariDataSource dataSource, String url, Path data) {
+        FutureTask<Void> migration = new FutureTask<>(() -> Database.migrate(dataSource, url), null);
+        Thread migrating = new Thread(migration, "db-migration");
+        migrating.setDaemon(true);
+        migrating.start();
+        return new ServiceSupport() {
+            @Override
+            protected void doStart() throws Exception {
+                try {
+                    migration.get();
+                } catch (ExecutionException e) {
+                    // as if migrated here: Flyway's own exception, nothing added
+                    throw e.getCause() instanceof Exception cause ? cause : e;
+                }
+                // H2 created its files with the process's umask (inside the 700 folder)
+                DataFolder.restrictContents(data);
+            }
+
+            @Override
+            protected void doStop() {
+                dataSource.close();
+            }
+        };
+    }
+
+    /** One meter registry for Camel's metrics and ours, served on the management port. */
+    private static MeterRegistry meterRegistry(CamelContext camel) {
+        MeterRegistry registry = camel.getRegistry().lookupByNameAndType(MicrometerConstants.METRICS_REGISTRY_NAME, MeterRegistry.class);
+        if (registry == null) {
+            registry = bind(camel, MicrometerConstants.METRICS_REGISTRY_NAME, new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
+        }
+        return registry;
+    }
+
+    /** Every secret the service knows, redacted from what deliveries store as their last error. */
+    private List<String> secrets(CamelContext camel, Tokens.Generated webhook, Tokens.Generated api) {
+        return List.of(webhook.value(), api.value(), telecmiSecret, smtpPassword, dbPassword, HttpEdge.keyStorePassword(camel),
+                crmAuthorization, credentialsOf(crmAuthorization), crmSigningSecret, esbBrokerPassword, esbAmqpPassword);
+    }
+
+    /** The credentials of an Authorization value ("Bearer abc" -> "abc"): a server may echo them without the scheme. */
+    static String credentialsOf(String authorization) {
+        int space = authorization.indexOf(' ');
+        return space < 0 ? authorization : authorization.substring(space + 1).trim();
+    }
+
+    private static ProblemResponses problems(ObjectMapper objectMapper, WebhookOutcomes outcomes) {
+        ProblemResponses problems = new ProblemResponses(objectMapper);
+        problems.onWebhookRefusal(outcomes::refused);
+        return problems;
+    }
+
+    /** The HTTP servers' own limits, in front of every route on both ports. */
+    private HttpEdge httpEdge(CamelContext camel, ProblemResponses problems, WebhookOutcomes outcomes) throws Exception {
+        HttpEdge edge = new HttpEdge(new HttpEdge.Limits(idleTimeoutMs, webhookRequestTimeoutMs, maxConnections),
+                problems, List.of(WebhookGate.PATH_PREFIX));
+        // worker threads of the HTTP servers: each webhook request waits on one for its group commit,
+        // so this bounds how many requests share a commit
+        edge.install(camel, new VertxOptions().setWorkerPoolSize(workerThreads));
+        edge.reportRefusalsUnder(WebhookGate.PATH_PREFIX, outcomes::refusedAtEdge);
+        return edge;
+    }
+
+    /**
+     * A request waits this long for the commit that holds it, then answers 503: a connection from
+     * the pool (db.connection-timeout-ms), plus what a commit of a full batch may take.
+     */
+    private Duration commitWaitBound() {
+        return Duration.ofMillis(dbConnectionTimeoutMs).plus(COMMIT_ALLOWANCE);
+    }
+
+    private Deliveries deliveries(CamelContext camel, HikariDataSource dataSource, ObjectMapper objectMapper, Clock clock,
+                                  CdrMetrics metrics, List<String> secrets) {
+        return new Deliveries(dataSource, objectMapper, clock, new Deliveries.Settings(
+                deliveryMaxAttempts,
+                Durations.parse("delivery.max-age", deliveryMaxAge),
+                Durations.parse("delivery.lease", deliveryLease),
+                Durations.parse("delivery.backoff-initial", deliveryBackoffInitial),
+                Durations.parse("delivery.backoff-max", deliveryBackoffMax),
+                deliveryBatchSize, commitWaitBound()), metrics, secrets, camel::isStopping);
+    }
+
+    /** What each delivery's steps are handed: its stored notification, with E.164 numbers and our recording URL. */
+    private StoredNotifications storedNotifications(HikariDataSource dataSource, TelecmiParser telecmiParser) {
+        return new StoredNotifications(dataSource, telecmiParser, new PhoneNumbers(phoneDefaultRegion)::e164, publicBaseUrl);
+    }
+
+    private DeliveryComponent deliveryComponent(Deliveries deliveries, StoredNotifications notifications) {
+        return new DeliveryComponent(deliveries, notifications, new DeliveryEndpoint.Defaults(
+                deliveryConcurrency, deliveryPollIntervalMs, deliveries.maxAttempts(), deliveries.maxAge()));
+    }
+
+    /** Deliveries' completion writer, started before the routes that claim and complete them. */
+    private static Service claiming(Deliveries deliveries) {
+        return new ServiceSupport() {
+            @Override
+            protected void doStart() {
+                deliveries.start();
+            }
+
+            @Override
+            protected void doStop() {
+                deliveries.stop();
+            }
+        };
+    }
+
+    private NotificationStore notificationStore(HikariDataSource dataSource, Deliveries deliveries, Clock clock) {
+        return new NotificationStore(dataSource, deliveries, clock, dbMaxBatch, commitWaitBound());
+    }
+
+    private Retention retention(HikariDataSource dataSource, Clock clock, Path data) {
+        Retention retention = new Retention(dataSource, clock, Durations.parse("retention.max-age", retentionMaxAge),
+                recordingsDir(), data.resolve("outbox").toAbsolutePath());
+        if (retention.keepsEverything()) {
+            LOG.info("retention.max-age is 0: notifications, recordings and alert emails are kept for good");
+        }
+        return retention;
+    }
+
+    /** As given, or under the data folder ({@code {{data.dir}}/recordings}, {@code ./data/recordings} by default). */
+    private Path recordingsDir() {
+        return Path.of(recordingsDir).toAbsolutePath().normalize();
+    }
+
+    private Recordings recordings(HikariDataSource dataSource, CdrQueries cdrQueries, ObjectMapper objectMapper, Clock clock) {
+        return new Recordings(dataSource, cdrQueries, objectMapper, new Recordings.Settings(
+                recordingsDir(), telecmiAppid, telecmiSecret, recordingsMaxBytes,
+                Durations.parse("recordings.download-timeout", recordingsDownloadTimeout)), clock);
+    }
+
+    private void configureSmtp(CamelContext camel, Path data) {
+        if (!smtpUsername.isEmpty()) {
+            // only when set: camel-mail authenticates whenever a username is present, even an empty one
+            MailComponent smtp = camel.getComponent("smtp", MailComponent.class);
+            smtp.getConfiguration().setUsername(smtpUsername);
+            smtp.getConfiguration().setPassword(smtpPassword);
+        }
+        if (smtpHost.isEmpty()) {
+            LOG.info("No mail.smtp.host set: alert emails are written as .eml files to {}", data.resolve("outbox").toAbsolutePath());
+        }
+    }
+
+    private WebhookGate webhookGate(Tokens.Generated webhook, ProblemResponses problems, WebhookOutcomes outcomes) {
+        return new WebhookGate(webhook.value(), webhookMaxBodyBytes, serverPort, allowedAppids, problems, outcomes);
+    }
+
+    private static ApiGuard apiGuard(Tokens.Generated api, HttpEdge edge) {
+        ApiGuard apiGuard = new ApiGuard(api.value(), edge);
+        edge.guardPublicRouter(apiGuard::guard);
+        return apiGuard;
+    }
+
+    private void logWhereGeneratedTokensAre(Tokens.Generated webhook, Tokens.Generated api, Path data) {
+        // shown once, on the start that generated it; later starts reuse it silently
+        // where it is, never what it is: logs are collected, copied and kept far longer than tokens stay secret
+        if (webhook.isNew()) {
+            LOG.info("Generated a webhook token, kept in {}. Point TeleCMI at {}://<this-host>:{}/webhooks/telecmi/<the token in that file>",
+                    data.resolve("webhook-token").toAbsolutePath(), https ? "https" : "http", serverPort);
+        }
+        if (api.isNew()) {
+            LOG.info("Generated an API token, kept in {}: send it as 'Authorization: Bearer <token>'", data.resolve("api-token"));
+        }
+    }
+
+    private static <T> T bind(CamelContext camel, String id, T bean) {
+        camel.getRegistry().bind(id, bean);
+        return bean;
     }
 }

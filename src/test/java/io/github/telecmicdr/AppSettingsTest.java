@@ -17,11 +17,11 @@ class AppSettingsTest {
         Properties system = new Properties();
         system.setProperty("camel.server.port", "7001");
         Map<String, String> overrides = App.overridesFromEnvironment(Path.of("application.properties"),
-                Map.of("TELECMI_WEBHOOK_TOKEN", "from-env", "CAMEL_SERVER_PORT", "7000", "WEBHOOK_MAX_BODY_BYTES", "2048",
+                Map.of("TELECMI_WEBHOOK_TOKEN", "from-env", "CAMEL_SERVER_PORT", "7000", "WEBHOOK_MAX_BODY_BYTES", " 2048 ",
                         "NOT_A_KEY", "ignored"),
                 system);
         assertEquals("from-env", overrides.get("telecmi.webhook.token"));
-        assertEquals("2048", overrides.get("webhook.max-body-bytes"));
+        assertEquals("2048", overrides.get("webhook.max-body-bytes"), "trimmed, as the file's values are");
         assertEquals("7001", overrides.get("camel.server.port"), "-D wins over the environment");
         assertFalse(overrides.containsValue("ignored"));
         assertEquals("TELECMI_ALLOWED_APPIDS", App.environmentName("telecmi.allowed-appids"));

@@ -2,6 +2,7 @@ package io.github.telecmicdr.delivery;
 
 import com.sun.net.httpserver.HttpServer;
 import io.github.telecmicdr.testing.Await;
+import io.github.telecmicdr.testing.EmbeddedDatabases;
 import io.github.telecmicdr.testing.RunningService;
 import org.junit.jupiter.api.Test;
 
@@ -101,7 +102,7 @@ class DeliveryConcurrencyTest {
         // longer than an executor's default 10 s graceful wait, shorter than the shutdown timeout set below
         HttpServer telecmi = slowTelecmi(holding, new AtomicInteger(), 12_000);
         java.nio.file.Path data = java.nio.file.Files.createTempDirectory("cdr-router-stop");
-        String url = "jdbc:h2:file:" + data.resolve("cdr-router") + ";WRITE_DELAY=0;DB_CLOSE_ON_EXIT=FALSE";
+        String url = EmbeddedDatabases.h2In(data).url();
         try {
             RunningService s = RunningService.builder()
                     .property("data.dir", data.toString()).property("db.url", url)

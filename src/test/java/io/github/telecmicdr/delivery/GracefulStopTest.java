@@ -3,6 +3,7 @@ package io.github.telecmicdr.delivery;
 import com.zaxxer.hikari.HikariDataSource;
 import io.github.telecmicdr.store.Database;
 import io.github.telecmicdr.testing.Await;
+import io.github.telecmicdr.testing.EmbeddedDatabases;
 import io.github.telecmicdr.testing.RunningService;
 import io.github.telecmicdr.testing.StoredCalls;
 import org.junit.jupiter.api.Test;
@@ -38,7 +39,7 @@ class GracefulStopTest {
 
     @Test
     void aStopWithABacklogLeavesNothingLeasedAndEveryWrittenAlertDone(@TempDir Path data) throws Exception {
-        String url = "jdbc:h2:file:" + data.resolve("cdr-router") + ";WRITE_DELAY=0;DB_CLOSE_ON_EXIT=FALSE";
+        String url = EmbeddedDatabases.h2In(data).url();
         try (HikariDataSource db = Database.open(url, "sa", "", 2, 5000)) {
             planAlerts(db, BACKLOG);
         }

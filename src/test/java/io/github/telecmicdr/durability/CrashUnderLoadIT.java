@@ -72,7 +72,7 @@ class CrashUnderLoadIT {
         env.put("API_TOKEN", API);
         env.put("DATA_DIR", data.toString());
         if (database.equals("h2")) {
-            env.put("DB_URL", "jdbc:h2:file:" + data.resolve("cdr-router") + ";WRITE_DELAY=0;DB_CLOSE_ON_EXIT=FALSE");
+            env.put("DB_URL", EmbeddedDatabases.h2In(data).url());
         } else {
             EmbeddedDatabases.Jdbc pg = EmbeddedDatabases.newPostgresDatabase();
             env.put("DB_URL", pg.url());

@@ -73,7 +73,7 @@ class DeliveryCrashAndScaleIT {
         env.put("TELECMI_WEBHOOK_TOKEN", WEBHOOK_TOKEN);
         env.put("API_TOKEN", API_TOKEN);
         env.put("DATA_DIR", data.toString());
-        env.put("DB_URL", "jdbc:h2:file:" + data.resolve("cdr-router") + ";WRITE_DELAY=0;DB_CLOSE_ON_EXIT=FALSE");
+        env.put("DB_URL", EmbeddedDatabases.h2In(data).url());
         env.put("TELECMI_API_BASE_URL", "http://127.0.0.1:" + telecmi.port());
         env.put("TELECMI_APPID", "2222223");
         env.put("TELECMI_SECRET", SECRET);

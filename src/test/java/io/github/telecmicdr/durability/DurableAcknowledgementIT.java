@@ -1,6 +1,7 @@
 package io.github.telecmicdr.durability;
 
 import io.github.telecmicdr.testing.ChildService;
+import io.github.telecmicdr.testing.EmbeddedDatabases;
 import org.junit.jupiter.api.Test;
 
 import java.net.URI;
@@ -41,7 +42,7 @@ class DurableAcknowledgementIT {
     @Test
     void everyAcknowledgedCdrSurvivesKillMinus9() throws Exception {
         Path data = Files.createTempDirectory("cdr-router-kill9");
-        killUnderLoadAndReadBack(data, "jdbc:h2:file:" + data.resolve("cdr-router") + ";WRITE_DELAY=0;DB_CLOSE_ON_EXIT=FALSE");
+        killUnderLoadAndReadBack(data, EmbeddedDatabases.h2In(data).url());
     }
 
     /** A URL as a user types it, without our settings: the service adds them (H2's default loses ~6%). */
@@ -123,7 +124,7 @@ class DurableAcknowledgementIT {
         Path data = Files.createTempDirectory("cdr-router-first-run");
         Map<String, String> env = Map.of(
                 "DATA_DIR", data.toString(),
-                "DB_URL", "jdbc:h2:file:" + data.resolve("cdr-router") + ";WRITE_DELAY=0;DB_CLOSE_ON_EXIT=FALSE");
+                "DB_URL", EmbeddedDatabases.h2In(data).url());
         String token;
         ChildService first = ChildService.start(env);
         try {

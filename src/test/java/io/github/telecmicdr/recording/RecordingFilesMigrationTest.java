@@ -49,8 +49,7 @@ class RecordingFilesMigrationTest {
     @Test
     void onH2() throws Exception {
         Path data = Files.createTempDirectory("cdr-router-v3");
-        String url = "jdbc:h2:file:" + data.resolve("cdr-router") + ";WRITE_DELAY=0;DB_CLOSE_ON_EXIT=FALSE";
-        upgradeWithAStoredRecording(data, new EmbeddedDatabases.Jdbc(url, "sa", ""), "2.1", "classpath:db/migration", "classpath:db/h2");
+        upgradeWithAStoredRecording(data, EmbeddedDatabases.h2In(data), "2.1", "classpath:db/migration", "classpath:db/h2");
     }
 
     @Test

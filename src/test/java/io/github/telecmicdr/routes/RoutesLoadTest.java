@@ -71,7 +71,6 @@ class RoutesLoadTest extends CamelMainTestSupport {
         overrides.put("camel.server.port", String.valueOf(RunningService.freePort()));
         overrides.put("camel.management.port", String.valueOf(RunningService.freePort()));
         overrides.put("data.dir", data.toString());
-        overrides.put("db.url", "jdbc:h2:file:" + data.resolve("cdr-router") + ";WRITE_DELAY=0;DB_CLOSE_ON_EXIT=FALSE");
         overrides.put("telecmi.webhook.token", RunningService.WEBHOOK_TOKEN);
         overrides.put("api.token", RunningService.API_TOKEN);
         context.withUseOverridePropertiesWithPropertiesComponent(overrides);

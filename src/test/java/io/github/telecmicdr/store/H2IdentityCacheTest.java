@@ -1,6 +1,7 @@
 package io.github.telecmicdr.store;
 
 import com.zaxxer.hikari.HikariDataSource;
+import io.github.telecmicdr.testing.EmbeddedDatabases;
 import io.github.telecmicdr.testing.StoredCalls;
 import org.h2.engine.SessionLocal;
 import org.h2.jdbc.JdbcConnection;
@@ -27,7 +28,7 @@ class H2IdentityCacheTest {
 
     @Test
     void aBatchOfNotificationsAndDeliveriesIsOneWriteOfTheStore(@TempDir Path dir) throws Exception {
-        String url = "jdbc:h2:file:" + dir.resolve("cdr-router") + ";WRITE_DELAY=0;DB_CLOSE_ON_EXIT=FALSE";
+        String url = EmbeddedDatabases.h2In(dir).url();
         try (HikariDataSource db = Database.open(url, "sa", "", 2, 5000);
              Connection c = db.getConnection()) {
             MVStore store = ((SessionLocal) c.unwrap(JdbcConnection.class).getSession()).getDatabase().getStore().getMvStore();

