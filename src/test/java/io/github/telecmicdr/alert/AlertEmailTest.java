@@ -208,6 +208,28 @@ class AlertEmailTest {
         }
     }
 
+    /**
+     * An alert planned for a missed call (by configuration, no Java): composed from the stored
+     * notification, beside the answered CDR's alert of the same call, each its own file and Message-ID.
+     */
+    @Test
+    void aMissedCallCanBeAlertedToo() throws Exception {
+        try (RunningService embedded = RunningService.builder().property("delivery.poll-interval-ms", "100")
+                .property("delivery.destinations", "alert-email")
+                .property("delivery.alert-email.notification-kinds", "incoming-missed-cdr").build()) {
+            String id = UUID.randomUUID().toString();
+            embedded.postWebhook("{\"cmiuuid\":\"" + id + "\",\"status\":\"missed\",\"from\":\"919876543210\",\"team\":\"Support\"}");
+            embedded.postWebhook(cdr(id, "recv_cancel", "\"Sales\""));
+            Path outbox = embedded.dataDir().resolve("outbox");
+            Await.until(Duration.ofSeconds(30), () -> Files.exists(outbox.resolve(id + ".incoming-missed-cdr.eml"))
+                    && Files.exists(outbox.resolve(id + ".eml")), ok -> ok, "both alerts written");
+            String missed = Files.readString(outbox.resolve(id + ".incoming-missed-cdr.eml"));
+            assertTrue(missed.contains("Message-ID: <" + id + ".incoming-missed-cdr.alert@telecmi-cdr-router>"), missed);
+            assertTrue(missed.contains("919876543210") && missed.contains("Support"), missed);
+            assertTrue(Files.readString(outbox.resolve(id + ".eml")).contains("Message-ID: <" + id + ".alert@telecmi-cdr-router>"));
+        }
+    }
+
     @Test
     void smtpDownThenBackDeliversOnce() throws Exception {
         int port = RunningService.freePort();
