@@ -48,7 +48,10 @@ class OutageTest {
         Map<String, Integer> answers = new ConcurrentHashMap<>();
         try (RunningService service = RunningService.builder()
                 .property("db.url", url).property("db.username", "postgres").property("db.password", "postgres")
-                .property("db.connection-timeout-ms", "500").build()) {
+                .property("db.connection-timeout-ms", "500")
+                // an alert sent while PostgreSQL was away cannot be recorded done: it is sent again once its
+                // lease expires, which the 2 minute default would put past the wait for every alert below
+                .property("delivery.lease", "10s").property("recordings.download-timeout", "5s").build()) {
             AtomicBoolean running = new AtomicBoolean(true);
             ExecutorService load = Executors.newFixedThreadPool(4);
             List<Future<Object>> clients = new ArrayList<>();

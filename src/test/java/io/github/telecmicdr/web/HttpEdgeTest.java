@@ -7,6 +7,7 @@ import io.github.telecmicdr.testing.LogCapture;
 import io.github.telecmicdr.testing.RunningService;
 import io.github.telecmicdr.web.RawConnection.Answer;
 import org.apache.camel.component.platform.http.vertx.VertxPlatformHttpRouter;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -30,6 +31,24 @@ class HttpEdgeTest {
     /** A body announced in full, of which only the start is ever sent. */
     static final String STALLED_BODY = "Content-Type: application/json\r\nContent-Length: 1048576\r\n\r\n{\"a\":";
 
+    /** The service with its default settings, shared by the tests that change none: one start instead of four. */
+    private static RunningService defaults;
+
+    static synchronized RunningService defaults() {
+        if (defaults == null) {
+            LogCapture.get();
+            defaults = RunningService.onH2();
+        }
+        return defaults;
+    }
+
+    @AfterAll
+    static void stopDefaults() {
+        if (defaults != null) {
+            defaults.close();
+        }
+    }
+
     static JsonNode problem(Answer answer) throws Exception {
         assertEquals("application/problem+json", answer.header("Content-Type"), answer.toString());
         return JSON.readTree(answer.body());
@@ -37,81 +56,78 @@ class HttpEdgeTest {
 
     @Test
     void theApiTokenIsCheckedBeforeABodyIsReadAndNoBodyIsTakenWhereNoneIsExpected() throws Exception {
-        try (RunningService s = RunningService.onH2()) {
-            for (String head : List.of("POST /api/deliveries/1/retry", "GET /api/cdrs", "GET /recordings/some-call", "POST /api/deliveries/retry?state=failed")) {
-                try (RawConnection c = new RawConnection(s.port())) {
-                    c.send(head + " HTTP/1.1\r\nHost: localhost\r\n" + STALLED_BODY);
-                    Answer a = c.read();
-                    assertEquals(401, a.status(), head + ": answered before the body, not after it");
-                    assertEquals("Bearer", a.header("WWW-Authenticate"));
-                    assertEquals("Authorization", problem(a).get("field").asText());
-                    assertTrue(c.closedByServer(), head + ": the stalled body is not waited for");
-                }
-            }
-            for (String head : List.of("GET /api/cdrs HTTP/1.1\r\nHost: localhost\r\n" + TOKEN + STALLED_BODY,
-                    "POST /api/deliveries/1/retry HTTP/1.1\r\nHost: localhost\r\n" + TOKEN + "Transfer-Encoding: chunked\r\n\r\n10\r\n")) {
-                try (RawConnection c = new RawConnection(s.port())) {
-                    c.send(head);
-                    Answer a = c.read();
-                    assertEquals(413, a.status(), head);
-                    assertEquals("body", problem(a).get("field").asText());
-                    assertTrue(c.closedByServer());
-                }
-            }
+        RunningService s = defaults();
+        for (String head : List.of("POST /api/deliveries/1/retry", "GET /api/cdrs", "GET /recordings/some-call", "POST /api/deliveries/retry?state=failed")) {
             try (RawConnection c = new RawConnection(s.port())) {
-                c.send("POST /api/deliveries/999999/retry HTTP/1.1\r\nHost: localhost\r\n" + TOKEN + "Content-Length: 0\r\n\r\n");
-                int status = c.read().status();
-                assertNotEquals(401, status, "an empty body is no body");
-                assertNotEquals(413, status, "an empty body is no body");
+                c.send(head + " HTTP/1.1\r\nHost: localhost\r\n" + STALLED_BODY);
+                Answer a = c.read();
+                assertEquals(401, a.status(), head + ": answered before the body, not after it");
+                assertEquals("Bearer", a.header("WWW-Authenticate"));
+                assertEquals("Authorization", problem(a).get("field").asText());
+                assertTrue(c.closedByServer(), head + ": the stalled body is not waited for");
             }
-            assertEquals(200, s.api("/api/cdrs?limit=1").status(), "others still served");
         }
+        for (String head : List.of("GET /api/cdrs HTTP/1.1\r\nHost: localhost\r\n" + TOKEN + STALLED_BODY,
+                "POST /api/deliveries/1/retry HTTP/1.1\r\nHost: localhost\r\n" + TOKEN + "Transfer-Encoding: chunked\r\n\r\n10\r\n")) {
+            try (RawConnection c = new RawConnection(s.port())) {
+                c.send(head);
+                Answer a = c.read();
+                assertEquals(413, a.status(), head);
+                assertEquals("body", problem(a).get("field").asText());
+                assertTrue(c.closedByServer());
+            }
+        }
+        try (RawConnection c = new RawConnection(s.port())) {
+            c.send("POST /api/deliveries/999999/retry HTTP/1.1\r\nHost: localhost\r\n" + TOKEN + "Content-Length: 0\r\n\r\n");
+            int status = c.read().status();
+            assertNotEquals(401, status, "an empty body is no body");
+            assertNotEquals(413, status, "an empty body is no body");
+        }
+        assertEquals(200, s.api("/api/cdrs?limit=1").status(), "others still served");
     }
 
     @Test
     void theApiTokenIsReadFromTheAuthorizationHeaderOnly() throws Exception {
-        try (RunningService s = RunningService.onH2()) {
-            // %61 is 'a': the router decodes it, so the check must see the path as the router does
-            for (String path : List.of("/api/cdrs?Authorization=Bearer%20" + RunningService.API_TOKEN,
-                    "/%61pi/cdrs?Authorization=Bearer%20" + RunningService.API_TOKEN,
-                    "/recordings/x?Authorization=Bearer%20" + RunningService.API_TOKEN)) {
-                try (RawConnection c = new RawConnection(s.port())) {
-                    c.send("GET " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
-                    Answer a = c.read();
-                    assertEquals(401, a.status(), path);
-                    assertEquals("Authorization", problem(a).get("field").asText());
-                }
+        RunningService s = defaults();
+        // %61 is 'a': the router decodes it, so the check must see the path as the router does
+        for (String path : List.of("/api/cdrs?Authorization=Bearer%20" + RunningService.API_TOKEN,
+                "/%61pi/cdrs?Authorization=Bearer%20" + RunningService.API_TOKEN,
+                "/recordings/x?Authorization=Bearer%20" + RunningService.API_TOKEN)) {
+            try (RawConnection c = new RawConnection(s.port())) {
+                c.send("GET " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+                Answer a = c.read();
+                assertEquals(401, a.status(), path);
+                assertEquals("Authorization", problem(a).get("field").asText());
             }
-            assertEquals(200, s.api("/api/cdrs?limit=1").status());
         }
+        assertEquals(200, s.api("/api/cdrs?limit=1").status());
     }
 
     @Test
     void aBrokenEscapeAnywhereIs400WithOneLogLineNoStackTraceAndNoQuery() throws Exception {
         LogCapture.get();
-        try (RunningService s = RunningService.onH2()) {
-            record Case(int port, String target, String field) {
+        RunningService s = defaults();
+        record Case(int port, String target, String field) {
+        }
+        List<Case> cases = List.of(
+                new Case(s.port(), "/api/cdrs?private-query-marker=1&since=%zz", "query"),
+                new Case(s.port(), "/api/cd%zzrs?private-query-marker=1", "path"),
+                new Case(s.port(), "/recordings/x%4?private-query-marker=1", "path"),
+                new Case(s.port(), "/nowhere?private-query-marker=%", "query"),
+                new Case(s.managementPort(), "/observe/health?private-query-marker=%zz", "query"),
+                new Case(s.managementPort(), "/observe/he%zzalth?private-query-marker=1", "path"));
+        for (Case c : cases) {
+            int mark = LogCapture.get().mark();
+            try (RawConnection connection = new RawConnection(c.port())) {
+                connection.send("GET " + c.target() + " HTTP/1.1\r\nHost: localhost\r\n" + TOKEN + "Connection: close\r\n\r\n");
+                Answer a = connection.read();
+                assertEquals(400, a.status(), c.toString());
+                assertEquals(c.field(), problem(a).get("field").asText(), c.toString());
             }
-            List<Case> cases = List.of(
-                    new Case(s.port(), "/api/cdrs?private-query-marker=1&since=%zz", "query"),
-                    new Case(s.port(), "/api/cd%zzrs?private-query-marker=1", "path"),
-                    new Case(s.port(), "/recordings/x%4?private-query-marker=1", "path"),
-                    new Case(s.port(), "/nowhere?private-query-marker=%", "query"),
-                    new Case(s.managementPort(), "/observe/health?private-query-marker=%zz", "query"),
-                    new Case(s.managementPort(), "/observe/he%zzalth?private-query-marker=1", "path"));
-            for (Case c : cases) {
-                int mark = LogCapture.get().mark();
-                try (RawConnection connection = new RawConnection(c.port())) {
-                    connection.send("GET " + c.target() + " HTTP/1.1\r\nHost: localhost\r\n" + TOKEN + "Connection: close\r\n\r\n");
-                    Answer a = connection.read();
-                    assertEquals(400, a.status(), c.toString());
-                    assertEquals(c.field(), problem(a).get("field").asText(), c.toString());
-                }
-                List<String> since = LogCapture.get().lines().subList(mark, LogCapture.get().lines().size());
-                assertEquals(1, since.stream().filter(l -> l.contains("refused")).count(), c + ": one line: " + since);
-                assertEquals(List.of(), LogCapture.get().troubleSince(mark), c + ": no error, no stack trace");
-                assertFalse(since.stream().anyMatch(l -> l.contains("private-query-marker")), c + ": the query is never logged: " + since);
-            }
+            List<String> since = LogCapture.get().lines().subList(mark, LogCapture.get().lines().size());
+            assertEquals(1, since.stream().filter(l -> l.contains("refused")).count(), c + ": one line: " + since);
+            assertEquals(List.of(), LogCapture.get().troubleSince(mark), c + ": no error, no stack trace");
+            assertFalse(since.stream().anyMatch(l -> l.contains("private-query-marker")), c + ": the query is never logged: " + since);
         }
     }
 
@@ -153,17 +169,26 @@ class HttpEdgeTest {
     @Test
     void everyRequestIsAnsweredWithinTheRequestTimeoutOnEitherPort() throws Exception {
         try (RunningService s = RunningService.builder().property("webhook.request-timeout-ms", "5000").build()) {
-            for (int port : new int[] {s.port(), s.managementPort()}) {
-                // a handler that never answers stands for any route stuck on something slow
-                VertxPlatformHttpRouter.lookup(s.camelContext(), VertxPlatformHttpRouter.getRouterNameFromPort(port))
-                        .route("/test-never-answers").handler(ctx -> { });
-                try (RawConnection c = new RawConnection(port)) {
+            int[] ports = {s.port(), s.managementPort()};
+            List<RawConnection> stuck = new ArrayList<>();
+            try {
+                // both requests in flight at once: the two deadlines run together, not one after the other
+                for (int port : ports) {
+                    // a handler that never answers stands for any route stuck on something slow
+                    VertxPlatformHttpRouter.lookup(s.camelContext(), VertxPlatformHttpRouter.getRouterNameFromPort(port))
+                            .route("/test-never-answers").handler(ctx -> { });
+                    RawConnection c = new RawConnection(port);
+                    stuck.add(c);
                     c.send("GET /test-never-answers HTTP/1.1\r\nHost: localhost\r\n\r\n");
-                    Answer a = c.read();
-                    assertEquals(408, a.status(), "port " + port);
-                    assertEquals("body", problem(a).get("field").asText());
-                    assertTrue(c.closedByServer());
                 }
+                for (int i = 0; i < ports.length; i++) {
+                    Answer a = stuck.get(i).read();
+                    assertEquals(408, a.status(), "port " + ports[i]);
+                    assertEquals("body", problem(a).get("field").asText());
+                    assertTrue(stuck.get(i).closedByServer());
+                }
+            } finally {
+                stuck.forEach(RawConnection::close);
             }
             assertEquals(200, s.api("/api/cdrs?limit=1").status(), "others still served");
         }
@@ -207,16 +232,15 @@ class HttpEdgeTest {
     @Test
     void startupSaysWhereEachPortIsServedAndManagementIsLocalByDefault() {
         LogCapture.get();
-        try (RunningService s = RunningService.onH2()) {
-            // logged once Camel is fully started, a moment after the service answers
-            io.github.telecmicdr.testing.Await.until(java.time.Duration.ofSeconds(30),
-                    () -> LogCapture.get().linesContaining("Webhook and API served on http://0.0.0.0:" + s.port()).size(),
-                    n -> n == 1, "both servers are built through the edge");
-            // the two lines are written one after the other, once Camel is fully started
-            io.github.telecmicdr.testing.Await.until(java.time.Duration.ofSeconds(30),
-                    () -> LogCapture.get().linesContaining("Health and metrics served on http://127.0.0.1:" + s.managementPort()).size(),
-                    n -> n == 1, "the management server's line");
-            assertEquals(List.of(), LogCapture.get().linesContaining("not built through the edge"));
-        }
+        RunningService s = defaults();
+        // logged once Camel is fully started, a moment after the service answers
+        io.github.telecmicdr.testing.Await.until(java.time.Duration.ofSeconds(30),
+                () -> LogCapture.get().linesContaining("Webhook and API served on http://0.0.0.0:" + s.port()).size(),
+                n -> n == 1, "both servers are built through the edge");
+        // the two lines are written one after the other, once Camel is fully started
+        io.github.telecmicdr.testing.Await.until(java.time.Duration.ofSeconds(30),
+                () -> LogCapture.get().linesContaining("Health and metrics served on http://127.0.0.1:" + s.managementPort()).size(),
+                n -> n == 1, "the management server's line");
+        assertEquals(List.of(), LogCapture.get().linesContaining("not built through the edge"));
     }
 }
