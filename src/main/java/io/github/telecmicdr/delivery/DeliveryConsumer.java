@@ -12,6 +12,7 @@ import org.slf4j.LoggerFactory;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
@@ -34,6 +35,8 @@ final class DeliveryConsumer extends DefaultConsumer implements ShutdownAware {
     private final StoredNotifications notifications;
     private final String kind;
     private volatile boolean running;
+    /** Counted down when the consumer stops: the claim loop's waits end at once instead of after a poll interval. */
+    private volatile CountDownLatch stopping = new CountDownLatch(1);
     private Semaphore free;
     private ExecutorService claimer;
     private ExecutorService workers;
@@ -67,6 +70,7 @@ final class DeliveryConsumer extends DefaultConsumer implements ShutdownAware {
         workers = threads.newFixedThreadPool(this, "delivery-" + kind, concurrency);
         claimer = threads.newSingleThreadExecutor(this, "delivery-" + kind + "-claims");
         deliveries.working(kind);
+        stopping = new CountDownLatch(1);
         running = true;
         claimer.execute(this::claimLoop);
     }
@@ -103,7 +107,7 @@ final class DeliveryConsumer extends DefaultConsumer implements ShutdownAware {
             }
             if (claimed.isEmpty()) {
                 // nothing is due (or the database is away): look again after the poll interval
-                sleepQuietly(pollMs);
+                waitQuietly(pollMs);
             }
         }
     }
@@ -177,11 +181,13 @@ final class DeliveryConsumer extends DefaultConsumer implements ShutdownAware {
     @Override
     public void prepareShutdown(boolean suspendOnly, boolean forced) {
         running = false;
+        stopping.countDown();
     }
 
     @Override
     protected void doStop() throws Exception {
         running = false;
+        stopping.countDown();
         if (claimer != null) {
             // not interrupted: a thread interrupted inside H2's file I/O closes the database file;
             // the loop sees running=false within a poll interval
@@ -194,9 +200,9 @@ final class DeliveryConsumer extends DefaultConsumer implements ShutdownAware {
         super.doStop();
     }
 
-    private static void sleepQuietly(long ms) {
+    private void waitQuietly(long ms) {
         try {
-            Thread.sleep(ms);
+            stopping.await(ms, TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
