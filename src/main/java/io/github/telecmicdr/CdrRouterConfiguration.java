@@ -183,6 +183,8 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
     private String crmAuthorization;
     @PropertyInject("crm.signing-secret")
     private String crmSigningSecret;
+    @PropertyInject("crm.timeout-ms")
+    private long crmTimeoutMs;
     @PropertyInject("esb.source")
     private String esbSource;
     @PropertyInject("esb.broker-password")
@@ -195,6 +197,7 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
         refuseHttpsWithoutKeyStore(camel);
         refuseRetentionWhileDeliveriesRetry();
         warnWhenDownloadsOutlastTheirLease();
+        warnWhenCrmForwardsOutlastTheirLease();
         Path data = Path.of(dataDir).normalize();
         // owner-only before H2, the tokens or anything else puts a file in it
         DataFolder.prepare(data);
@@ -308,6 +311,14 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
                 .compareTo(Durations.parse("delivery.lease", deliveryLease)) >= 0) {
             LOG.warn("recordings.download-timeout ({}) is not shorter than delivery.lease ({}): a download still running when its"
                     + " lease ends is claimed again", recordingsDownloadTimeout, deliveryLease);
+        }
+    }
+
+    private void warnWhenCrmForwardsOutlastTheirLease() {
+        // an attempt may take crm.timeout-ms to connect and as long again for the answer
+        if (Duration.ofMillis(2 * crmTimeoutMs).compareTo(Durations.parse("delivery.lease", deliveryLease)) >= 0) {
+            LOG.warn("Twice crm.timeout-ms ({} ms) is not shorter than delivery.lease ({}): a forward still waiting for the CRM when"
+                    + " its lease ends is claimed again and sent twice", crmTimeoutMs, deliveryLease);
         }
     }
 
