@@ -73,7 +73,30 @@ class RoutesLoadTest extends CamelMainTestSupport {
         overrides.put("data.dir", data.toString());
         overrides.put("telecmi.webhook.token", RunningService.WEBHOOK_TOKEN);
         overrides.put("api.token", RunningService.API_TOKEN);
+        String examples = exampleRoutes();
+        if (examples != null) {
+            overrides.put("camel.main.routes-include-pattern", servicePattern() + "," + examples);
+        }
         context.withUseOverridePropertiesWithPropertiesComponent(overrides);
+    }
+
+    /**
+     * Route files loaded besides the service's own, as a user adds them to the include pattern; null
+     * for none. With none, the routes Camel runs are exactly those of routes/*.camel.yaml: the
+     * examples under routes/examples/ are not loaded unless asked for.
+     */
+    protected String exampleRoutes() {
+        return null;
+    }
+
+    private static String servicePattern() {
+        Properties settings = new Properties();
+        try (var in = Files.newBufferedReader(Path.of(PROPERTIES))) {
+            settings.load(in);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return settings.getProperty("camel.main.routes-include-pattern");
     }
 
     @Test
