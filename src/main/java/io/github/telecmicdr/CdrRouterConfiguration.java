@@ -57,7 +57,10 @@ import org.slf4j.LoggerFactory;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Properties;
+import java.util.regex.Pattern;
 import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.FutureTask;
@@ -187,10 +190,6 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
     private long crmTimeoutMs;
     @PropertyInject("esb.source")
     private String esbSource;
-    @PropertyInject("esb.broker-password")
-    private String esbBrokerPassword;
-    @PropertyInject("esb.amqp-password")
-    private String esbAmqpPassword;
 
     @Override
     public void configure(CamelContext camel) throws Exception {
@@ -386,11 +385,29 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
         return registry;
     }
 
-    /** Every secret the service knows, redacted from what deliveries store as their last error. */
+    /**
+     * Every secret the service knows, redacted from what deliveries store as their last error: the
+     * tokens (generated ones too), the key store's password, and the value of every setting whose
+     * name says it is one (ending in token, secret, password or authorization: a destination a user
+     * adds, such as hubspot.token, is covered without code), an Authorization's credentials alone too.
+     */
     private List<String> secrets(CamelContext camel, Tokens.Generated webhook, Tokens.Generated api) {
-        return List.of(webhook.value(), api.value(), telecmiSecret, smtpPassword, dbPassword, HttpEdge.keyStorePassword(camel),
-                crmAuthorization, credentialsOf(crmAuthorization), crmSigningSecret, esbBrokerPassword, esbAmqpPassword);
+        List<String> secrets = new ArrayList<>(List.of(webhook.value(), api.value(), HttpEdge.keyStorePassword(camel)));
+        Properties settings = camel.getPropertiesComponent().loadProperties();
+        for (String key : settings.stringPropertyNames()) {
+            if (SECRET_SETTING.matcher(key).find()) {
+                String value = camel.getPropertiesComponent().resolveProperty(key).orElse("");
+                secrets.add(value);
+                if (key.endsWith("authorization")) {
+                    secrets.add(credentialsOf(value));
+                }
+            }
+        }
+        return secrets;
     }
+
+    /** Settings that hold a secret, by the end of their name. */
+    static final Pattern SECRET_SETTING = Pattern.compile("(?i)(token|secret|password|passphrase|authorization|api-key|apikey)$");
 
     /** The credentials of an Authorization value ("Bearer abc" -> "abc"): a server may echo them without the scheme. */
     static String credentialsOf(String authorization) {
