@@ -36,7 +36,7 @@ class DeliveryApiTest {
     static final int CALLS = 1200;
     /** Alert emails of the first calls failed; the service's alert route works them once replayed. */
     static final int FAILED_ALERTS = 40;
-    /** crm-forward deliveries of the first calls were created long ago: outside a replay 'since' 2021. */
+    /** call-webhook deliveries of the first calls were created long ago: outside a replay 'since' 2021. */
     static final int OLD_FORWARDS = 100;
     final ObjectMapper mapper = new ObjectMapper();
 
@@ -60,13 +60,13 @@ class DeliveryApiTest {
         unauthorized(s);
         badRequests(s);
 
-        // every crm-forward delivery once, newest first, through the cursors
-        List<JsonNode> forwards = pages(s, "/api/deliveries?kind=crm-forward&limit=70");
+        // every call-webhook delivery once, newest first, through the cursors
+        List<JsonNode> forwards = pages(s, "/api/deliveries?kind=call-webhook&limit=70");
         assertEquals(CALLS, forwards.size());
         Set<Long> ids = new HashSet<>();
         long previous = Long.MAX_VALUE;
         for (JsonNode d : forwards) {
-            assertEquals("crm-forward", d.get("kind").asText());
+            assertEquals("call-webhook", d.get("kind").asText());
             assertTrue(d.get("id").asLong() < previous, "newest first by id");
             previous = d.get("id").asLong();
             assertTrue(ids.add(previous));
@@ -78,27 +78,27 @@ class DeliveryApiTest {
                 assertTrue(d.has(field), field + " in " + d);
             }
         }
-        List<JsonNode> failedForwards = pages(s, "/api/deliveries?kind=crm-forward&state=failed&limit=500");
+        List<JsonNode> failedForwards = pages(s, "/api/deliveries?kind=call-webhook&state=failed&limit=500");
         assertEquals(CALLS / 2, failedForwards.size());
-        assertTrue(failedForwards.stream().allMatch(d -> d.get("state").asText().equals("failed") && d.get("kind").asText().equals("crm-forward")));
-        assertEquals(CALLS / 2, pages(s, "/api/deliveries?kind=crm-forward&state=done&limit=500").size());
+        assertTrue(failedForwards.stream().allMatch(d -> d.get("state").asText().equals("failed") && d.get("kind").asText().equals("call-webhook")));
+        assertEquals(CALLS / 2, pages(s, "/api/deliveries?kind=call-webhook&state=done&limit=500").size());
         assertEquals(FAILED_ALERTS + CALLS / 2, pages(s, "/api/deliveries?state=failed&limit=500").size(), "a state of every kind");
         assertEquals(2 * CALLS, pages(s, "/api/deliveries?limit=500").size(), "every kind");
-        assertEquals(0, pages(s, "/api/deliveries?kind=esb-publish").size());
+        assertEquals(0, pages(s, "/api/deliveries?kind=sms-notify").size());
         JsonNode first = json(s.api("/api/deliveries"));
         assertEquals(50, first.get("deliveries").size(), "50 by default");
         assertEquals(first.get("deliveries").get(49).get("id").asText(), first.get("next_cursor").asText());
 
         // a replay bounded by since: only the failed forwards created since then
         long recentFailedForwards = IntStream.range(OLD_FORWARDS, CALLS).filter(i -> i % 2 == 0).count();
-        JsonNode retried = json(post(s, "/api/deliveries/retry?kind=crm-forward&since=2021-01-01T00:00:00Z"));
+        JsonNode retried = json(post(s, "/api/deliveries/retry?kind=call-webhook&since=2021-01-01T00:00:00Z"));
         assertEquals(recentFailedForwards, retried.get("retried").asLong(), "more than one batch of " + Deliveries.RETRY_BATCH);
-        List<JsonNode> pending = pages(s, "/api/deliveries?kind=crm-forward&state=pending&limit=500");
+        List<JsonNode> pending = pages(s, "/api/deliveries?kind=call-webhook&state=pending&limit=500");
         assertEquals(recentFailedForwards, pending.size());
         assertTrue(pending.stream().allMatch(d -> d.get("attempts").asInt() == 0 && d.get("completed_at").isNull()), "attempts reset");
-        assertEquals(CALLS / 2 - recentFailedForwards, json(post(s, "/api/deliveries/retry?kind=crm-forward&state=failed")).get("retried").asLong(),
+        assertEquals(CALLS / 2 - recentFailedForwards, json(post(s, "/api/deliveries/retry?kind=call-webhook&state=failed")).get("retried").asLong(),
                 "the old ones, once 'since' is left out");
-        assertEquals(0, json(post(s, "/api/deliveries/retry?kind=crm-forward")).get("retried").asLong(), "nothing failed is left");
+        assertEquals(0, json(post(s, "/api/deliveries/retry?kind=call-webhook")).get("retried").asLong(), "nothing failed is left");
 
         // replayed alerts are claimed again and sent: a replay is not only a change of state
         assertEquals(FAILED_ALERTS, json(post(s, "/api/deliveries/retry?kind=alert-email")).get("retried").asLong());
@@ -116,9 +116,9 @@ class DeliveryApiTest {
     void unauthorized(RunningService s) {
         assertEquals(401, s.send(HttpRequest.newBuilder(s.uri("/api/deliveries")).GET()).status());
         assertEquals(401, s.send(HttpRequest.newBuilder(s.uri("/api/deliveries")).header("Authorization", "Bearer wrong").GET()).status());
-        assertEquals(401, s.send(HttpRequest.newBuilder(s.uri("/api/deliveries/retry?kind=crm-forward"))
+        assertEquals(401, s.send(HttpRequest.newBuilder(s.uri("/api/deliveries/retry?kind=call-webhook"))
                 .POST(HttpRequest.BodyPublishers.noBody())).status());
-        assertEquals(401, s.send(HttpRequest.newBuilder(s.uri("/api/deliveries/retry?kind=crm-forward&Authorization=Bearer%20"
+        assertEquals(401, s.send(HttpRequest.newBuilder(s.uri("/api/deliveries/retry?kind=call-webhook&Authorization=Bearer%20"
                 + RunningService.API_TOKEN)).POST(HttpRequest.BodyPublishers.noBody())).status(), "the header only");
     }
 
@@ -131,15 +131,15 @@ class DeliveryApiTest {
                 {"GET", "/api/deliveries?cursor=abc", "cursor"},
                 {"GET", "/api/deliveries?kind=" + "k".repeat(40), "kind"},
                 {"POST", "/api/deliveries/retry", "kind"},
-                {"POST", "/api/deliveries/retry?kind=crm-forward&state=done", "state"},
-                {"POST", "/api/deliveries/retry?kind=crm-forward&state=pending", "state"},
-                {"POST", "/api/deliveries/retry?kind=crm-forward&since=yesterday", "since"}}) {
+                {"POST", "/api/deliveries/retry?kind=call-webhook&state=done", "state"},
+                {"POST", "/api/deliveries/retry?kind=call-webhook&state=pending", "state"},
+                {"POST", "/api/deliveries/retry?kind=call-webhook&since=yesterday", "since"}}) {
             Response r = bad[0].equals("GET") ? s.api(bad[1]) : post(s, bad[1]);
             assertEquals(400, r.status(), bad[1] + ": " + r.body());
             assertEquals("application/problem+json", r.contentType(), bad[1]);
             assertTrue(r.body().contains("\"" + bad[2] + "\""), bad[1] + " names the field: " + r.body());
         }
-        assertEquals(0, json(s.api("/api/deliveries?kind=crm-forward&state=pending")).get("deliveries").size(),
+        assertEquals(0, json(s.api("/api/deliveries?kind=call-webhook&state=pending")).get("deliveries").size(),
                 "nothing was retried by a refused request");
     }
 
@@ -170,7 +170,7 @@ class DeliveryApiTest {
 
     /**
      * CALLS answered calls, each with an alert-email (failed for the first FAILED_ALERTS, done for
-     * the rest) and a crm-forward delivery (failed for even calls, done for odd ones), committed at
+     * the rest) and a call-webhook delivery (failed for even calls, done for odd ones), committed at
      * once so the alert route never sees them pending.
      */
     static void store(RunningService s) throws Exception {
@@ -184,7 +184,7 @@ class DeliveryApiTest {
             try (PreparedStatement alerts = c.prepareStatement("UPDATE delivery SET state = ?, attempts = 10, last_error = ?, completed_at = ?"
                     + " WHERE cmiuuid = ? AND kind = 'alert-email'");
                  PreparedStatement forwards = c.prepareStatement("INSERT INTO delivery (notification_id, cmiuuid, kind, state, attempts,"
-                         + " next_attempt_at, last_error, created_at, completed_at) SELECT id, cmiuuid, 'crm-forward', ?, 3, ?, ?, ?, ?"
+                         + " next_attempt_at, last_error, created_at, completed_at) SELECT id, cmiuuid, 'call-webhook', ?, 3, ?, ?, ?, ?"
                          + " FROM notification WHERE kind = 'incoming-answered-cdr' AND cmiuuid = ?")) {
                 for (int i = 0; i < CALLS; i++) {
                     boolean alertFailed = i < FAILED_ALERTS;
