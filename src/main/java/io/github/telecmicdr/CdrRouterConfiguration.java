@@ -193,6 +193,8 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
     @Override
     public void configure(CamelContext camel) throws Exception {
         refuseHttpsWithoutKeyStore(camel);
+        // {{millis:<key>}} in a route: a duration setting in milliseconds (a timer's period), ISO-8601 included
+        camel.getPropertiesComponent().addPropertiesFunction(Durations.millisFunction(camel.getPropertiesComponent()));
         refuseRetentionWhileDeliveriesRetry();
         warnWhenDownloadsOutlastTheirLease();
         Path data = Path.of(dataDir).normalize();
