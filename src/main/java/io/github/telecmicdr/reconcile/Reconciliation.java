@@ -320,7 +320,7 @@ public final class Reconciliation {
         ObjectNode answer = mapper.createObjectNode();
         answer.put("state", state());
         answer.put("reason", off != null ? off : stopped);
-        answer.put("interval", settings.interval().toString());
+        answer.put("interval", written(settings.interval()));
         answer.put("appid", blank(settings.appid()) ? null : settings.appid());
         ReconcileWindows.Stored stored = blank(settings.appid()) ? null : windows.stored(settings.appid());
         answer.put("completed_until", iso(stored == null ? null : stored.completedUntil()));

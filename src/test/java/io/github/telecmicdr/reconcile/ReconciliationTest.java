@@ -324,6 +324,20 @@ class ReconciliationTest {
     }
 
     @Test
+    void anUnreachableTelecmiFailsTheWindowWithoutTheSecret() {
+        int mark = LogCapture.get().mark();
+        try (RunningService s = PullApi.service(telecmi).property("telecmi.api-base-url", "http://127.0.0.1:" + RunningService.freePort())
+                .build()) {
+            JsonNode failed = Await.until(LONG, () -> windows(s, "failed"), w -> !w.isEmpty(), "a failed window").get(0);
+            assertTrue(failed.get("error").asText().contains("Connect"), failed.toString());
+            assertEquals("on", PullApi.status(s).get("state").asText(), "tried again later, not stopped");
+        }
+        List<String> trouble = LogCapture.get().lines().subList(mark, LogCapture.get().mark()).stream()
+                .filter(l -> l.startsWith("ERROR") || l.contains("\n\tat ")).toList();
+        assertTrue(trouble.isEmpty(), "a warning, no stack trace: " + trouble);
+    }
+
+    @Test
     void serverErrorsAreRetriedFromTheSameStart() {
         String id = UUID.randomUUID().toString();
         telecmi.stubFor(post(urlPathEqualTo("/v2/answered")).inScenario("flaky").whenScenarioStateIs(Scenario.STARTED)
