@@ -24,9 +24,11 @@ import io.github.telecmicdr.delivery.Durations;
 import io.github.telecmicdr.operations.CdrMetrics;
 import io.github.telecmicdr.operations.DatabaseHealthCheck;
 import io.github.telecmicdr.operations.DiskSpace;
+import io.github.telecmicdr.operations.ReconcileHealthCheck;
 import io.github.telecmicdr.operations.WriterHealthCheck;
 import io.github.telecmicdr.recording.RecordingDownloadClient;
 import io.github.telecmicdr.recording.Recordings;
+import io.github.telecmicdr.reconcile.Reconciliation;
 import io.github.telecmicdr.store.CdrQueries;
 import io.github.telecmicdr.store.Database;
 import io.github.telecmicdr.store.H2Compaction;
@@ -173,6 +175,20 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
     @PropertyInject("recordings.download-timeout")
     private String recordingsDownloadTimeout;
 
+    // --- Reconciliation with TeleCMI's pull API
+    @PropertyInject("reconcile.interval")
+    private String reconcileInterval;
+    @PropertyInject("reconcile.overlap")
+    private String reconcileOverlap;
+    @PropertyInject("reconcile.delay")
+    private String reconcileDelay;
+    @PropertyInject("reconcile.initial-lookback")
+    private String reconcileInitialLookback;
+    @PropertyInject("reconcile.page-size")
+    private int reconcilePageSize;
+    @PropertyInject("reconcile.lease")
+    private String reconcileLease;
+
     // --- Read API
     @PropertyInject("api.token")
     private String apiToken;
@@ -194,6 +210,8 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
     @Override
     public void configure(CamelContext camel) throws Exception {
         refuseHttpsWithoutKeyStore(camel);
+        // {{millis:<key>}} in a route: a duration setting in milliseconds (a timer's period), ISO-8601 included
+        camel.getPropertiesComponent().addPropertiesFunction(Durations.millisFunction(camel.getPropertiesComponent()));
         refuseRetentionWhileDeliveriesRetry();
         warnWhenDownloadsOutlastTheirLease();
         warnWhenCrmForwardsOutlastTheirLease();
@@ -245,6 +263,8 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
         // the jms and amqp components' connection factories, from esb.broker-url / esb.amqp-url when set
         Brokers.configure(camel, key -> camel.getPropertiesComponent().resolveProperty(key).orElse(null));
         bind(camel, "cloudEvents", new CloudEvents(esbSource, telecmiAppid));
+        Reconciliation reconciliation = bind(camel, "reconciliation", reconciliation(dataSource, objectMapper, clock, metrics, deliveries));
+        bind(camel, "reconcileHealthCheck", new ReconcileHealthCheck(reconciliation::health));
 
         bind(camel, "webhookGate", webhookGate(webhook, problems, outcomes));
         bind(camel, "apiGuard", apiGuard(api, edge));
@@ -498,6 +518,20 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
         return new Recordings(dataSource, cdrQueries, objectMapper, new Recordings.Settings(
                 recordingsDir(), telecmiAppid, telecmiSecret, recordingsMaxBytes,
                 Durations.parse("recordings.download-timeout", recordingsDownloadTimeout)), clock);
+    }
+
+    /** routes/telecmi-reconcile.camel.yaml's windows; its history is kept as long as notifications are. */
+    private Reconciliation reconciliation(HikariDataSource dataSource, ObjectMapper objectMapper, Clock clock, CdrMetrics metrics,
+                                          Deliveries deliveries) {
+        String interval = reconcileInterval.isBlank() ? "0" : reconcileInterval;
+        return new Reconciliation(dataSource, objectMapper, clock, metrics, new Reconciliation.Settings(telecmiAppid, telecmiSecret,
+                Durations.parse("reconcile.interval", interval),
+                Durations.parse("reconcile.overlap", reconcileOverlap),
+                Durations.parse("reconcile.delay", reconcileDelay),
+                Durations.parse("reconcile.initial-lookback", reconcileInitialLookback),
+                reconcilePageSize,
+                Durations.parse("reconcile.lease", reconcileLease),
+                Durations.parse("retention.max-age", retentionMaxAge)), deliveries::redact);
     }
 
     private void configureSmtp(CamelContext camel, Path data) {

@@ -31,7 +31,8 @@ public final class DeliveryProducer extends DefaultProducer {
         if (!(body instanceof TelecmiNotification)) {
             // elsewhere it would plan nothing, silently: nothing stores what it adds
             throw new IllegalStateException("to: delivery:" + kind + " plans a delivery for the notification being received:"
-                    + " it belongs in the webhook route, before notificationStore's store step (here the body is "
+                    + " it belongs in the webhook route's fan-out (direct:plan-and-store), before notificationStore's store step"
+                    + " (here the body is "
                     + (body == null ? "empty" : body.getClass().getSimpleName()) + ")");
         }
         plan(exchange, kind);

@@ -13,12 +13,14 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The service's own metrics, next to Camel's on {@code /observe/metrics}: notifications by kind and
@@ -43,6 +45,10 @@ public final class CdrMetrics {
     private final Map<String, Counter> counters = new ConcurrentHashMap<>();
     private final Set<String> measuredKinds = ConcurrentHashMap.newKeySet();
     private volatile Snapshot snapshot = new Snapshot(0, Map.of(), Map.of());
+    private final Counter reconcileRowsSeen;
+    private final Counter reconcileRowsStored;
+    /** When reconciliation last completed a window, epoch milliseconds (0: never, on this instance). */
+    private final AtomicLong reconcileLastSuccess = new AtomicLong();
 
     private record Snapshot(long takenAt, Map<String, Long> counts, Map<String, Double> oldestPendingSeconds) {
         long kinds() {
@@ -58,6 +64,39 @@ public final class CdrMetrics {
         // kind only planned (its route not started, or gone) would never get its gauges
         Gauge.builder("cdr_router_delivery_kinds", this, m -> m.current().kinds())
                 .description("Delivery kinds present in the delivery table").register(registry);
+        // reconciliation's meters exist from the start, at 0, so a dashboard can tell "nothing missed" from "not running"
+        reconcileRowsSeen = Counter.builder("cdr_router_reconcile_rows_seen_total")
+                .description("Rows read from TeleCMI's pull API by reconciliation").register(registry);
+        reconcileRowsStored = Counter.builder("cdr_router_reconcile_rows_stored_total")
+                .description("Calls reconciliation stored because their webhook never came").register(registry);
+        for (String outcome : List.of("completed", "failed")) {
+            reconcileWindows(outcome);
+        }
+        Gauge.builder("cdr_router_reconcile_last_success_seconds", reconcileLastSuccess, t -> t.get() / 1000.0)
+                .description("When reconciliation last completed a window, epoch seconds (0: never)").baseUnit("seconds").register(registry);
+    }
+
+    private Counter reconcileWindows(String outcome) {
+        return counters.computeIfAbsent("reconcile/" + outcome, k -> Counter.builder("cdr_router_reconcile_windows_total")
+                .description("Windows of TeleCMI's pull API worked by reconciliation, by outcome").tag("outcome", outcome).register(registry));
+    }
+
+    /** Reconciliation worked a window to its end: completed (at {@code completedAt}) or failed. */
+    public void reconcileWindow(String outcome, Instant completedAt) {
+        reconcileWindows(outcome).increment();
+        if (completedAt != null) {
+            reconcileLastSuccess.set(completedAt.toEpochMilli());
+        }
+    }
+
+    /** Rows of a page of TeleCMI's pull API, read by reconciliation. */
+    public void reconcileRowsSeen(int rows) {
+        reconcileRowsSeen.increment(rows);
+    }
+
+    /** A call reconciliation stored: its webhook never came. */
+    public void reconcileRowStored() {
+        reconcileRowsStored.increment();
     }
 
     /**

@@ -39,7 +39,7 @@ public final class CdrQueries {
 
     private static final String CDR_COLUMNS = "n.id, c.cmiuuid, c.appid, c.direction, c.call_status, c.caller_number,"
             + " c.called_number, c.virtual_number, c.agent, c.team, c.answered_seconds, c.hangup_reason, c.recorded,"
-            + " c.recording_filename, c.conversation_uuid, c.ivr_name, c.custom, c.call_time, c.received_at, c.recording_skipped"
+            + " c.recording_filename, c.conversation_uuid, c.ivr_name, c.custom, c.call_time, c.received_at, c.recording_skipped, n.source"
             + " FROM cdr c JOIN notification n ON n.cmiuuid = c.cmiuuid AND n.kind = 'incoming-answered-cdr'";
 
     private final DataSource dataSource;
@@ -177,7 +177,7 @@ public final class CdrQueries {
             Map<Long, ObjectNode> page = new LinkedHashMap<>();
             // OCTET_LENGTH is the payload's UTF-8 length on H2 and on a UTF8 (or SQL_ASCII) PostgreSQL,
             // read without the payload (PostgreSQL keeps it beside a TOASTed value)
-            try (PreparedStatement ps = c.prepareStatement("SELECT id, kind, appid, http_method, received_at,"
+            try (PreparedStatement ps = c.prepareStatement("SELECT id, kind, appid, http_method, source, received_at,"
                     + " OCTET_LENGTH(raw_payload) AS payload_bytes FROM notification"
                     + " WHERE cmiuuid = ? AND id > ? ORDER BY id FETCH FIRST ? ROWS ONLY")) {
                 ps.setString(1, cmiuuid);
@@ -197,6 +197,7 @@ public final class CdrQueries {
                         n.put("kind", rs.getString("kind"));
                         n.put("appid", rs.getString("appid"));
                         n.put("http_method", rs.getString("http_method"));
+                        n.put("source", rs.getString("source"));
                         n.put("received_at", iso(rs.getObject("received_at", OffsetDateTime.class)));
                         // the payload is copied into the answer once, by the route's marshal
                         long size = utf8Length(json(n)) + ",\"payload\":".length() + rs.getLong("payload_bytes");
@@ -294,7 +295,7 @@ public final class CdrQueries {
                 rs.getString("recording_filename"), rs.getString("conversation_uuid"), rs.getString("ivr_name"), rs.getString("custom"),
                 callTime == null ? null : callTime.toInstant());
         return new StoredCdr(rs.getLong("id"), cdr, rs.getObject("received_at", OffsetDateTime.class).toInstant(),
-                rs.getString("recording_skipped"));
+                rs.getString("recording_skipped"), rs.getString("source"));
     }
 
     private ObjectNode cdrJson(StoredCdr stored) {
@@ -320,6 +321,8 @@ public final class CdrQueries {
         cdr.put("call_time", c.callTime() == null ? null : c.callTime().toString());
         cdr.put("received_at", stored.receivedAt().toString());
         cdr.put("recording_skipped", stored.recordingSkipped());
+        // webhook, or reconcile: found in TeleCMI's pull API, its webhook never came
+        cdr.put("source", stored.source());
         return cdr;
     }
 

@@ -34,19 +34,24 @@ import org.apache.camel.support.service.ServiceSupport;
 public final class NotificationStore extends ServiceSupport {
 
     private static final String INSERT_NOTIFICATION =
-            "INSERT INTO notification (kind, cmiuuid, appid, http_method, received_at, raw_payload) VALUES (?, ?, ?, ?, ?, ?)";
+            "INSERT INTO notification (kind, cmiuuid, appid, http_method, received_at, raw_payload, source) VALUES (?, ?, ?, ?, ?, ?, ?)";
     private static final String INSERT_CDR =
             "INSERT INTO cdr (cmiuuid, appid, direction, call_status, caller_number, called_number,"
                     + " virtual_number, agent, team, answered_seconds, hangup_reason, recorded, recording_filename,"
                     + " conversation_uuid, ivr_name, custom, call_time, received_at, recording_skipped)"
                     + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
+    /** The variable naming where the notification came from: {@value #WEBHOOK} when unset, or {@value #RECONCILE}. */
+    public static final String SOURCE = "notificationSource";
+    public static final String WEBHOOK = "webhook";
+    public static final String RECONCILE = "reconcile";
+
     private final Deliveries deliveries;
     private final Clock clock;
     private final GroupCommit<Write, StoreReceipt> groupCommit;
 
     /** One notification waiting for the next commit, with what the route planned for it. */
-    private record Write(TelecmiNotification notification, List<String> planned, String recordingSkipped) {
+    private record Write(TelecmiNotification notification, List<String> planned, String recordingSkipped, String source) {
     }
 
     /** @param commitWaitBound how long a request waits for its commit before answering 503 */
@@ -73,12 +78,17 @@ public final class NotificationStore extends ServiceSupport {
     /**
      * Stores the notification with the deliveries the webhook route planned for it
      * ({@code to: delivery:<kind>}, any kind, for any notification), in one transaction. A repeat of
-     * a stored notification is a duplicate and plans nothing.
+     * a stored notification is a duplicate and plans nothing. {@code source}: the webhook (unset),
+     * or reconciliation for a call found in TeleCMI's pull API.
      */
     public StoreReceipt store(@Body TelecmiNotification notification,
-                              @Variable(DeliveryProducer.PLANNED) List<String> planned) throws SQLException {
+                              @Variable(DeliveryProducer.PLANNED) List<String> planned,
+                              @Variable(SOURCE) String source) throws SQLException {
+        if (source != null && !WEBHOOK.equals(source) && !RECONCILE.equals(source)) {
+            throw new IllegalArgumentException(SOURCE + " must be " + WEBHOOK + " or " + RECONCILE + ", not '" + source + "'");
+        }
         return groupCommit.submit(new Write(notification, planned == null ? List.of() : List.copyOf(planned),
-                notification.recordingSkipped()));
+                notification.recordingSkipped(), source == null ? WEBHOOK : source));
     }
 
     /**
@@ -102,7 +112,7 @@ public final class NotificationStore extends ServiceSupport {
                     outcomes[i] = new StoreReceipt(StoreReceipt.DUPLICATE, n.kind(), n.cmiuuid());
                     continue;
                 }
-                bindNotification(notificationInsert, n, receivedAt);
+                bindNotification(notificationInsert, n, receivedAt, w.source());
                 notificationInsert.addBatch();
                 if (n.cdr() != null) {
                     bindCdr(cdrInsert, n.cdr(), receivedAt, w.recordingSkipped());
@@ -156,7 +166,7 @@ public final class NotificationStore extends ServiceSupport {
                 TelecmiNotification n = w.notification();
                 Savepoint savepoint = c.setSavepoint();
                 try {
-                    bindNotification(notificationInsert, n, receivedAt);
+                    bindNotification(notificationInsert, n, receivedAt, w.source());
                     notificationInsert.executeUpdate();
                     if (n.cdr() != null) {
                         bindCdr(cdrInsert, n.cdr(), receivedAt, w.recordingSkipped());
@@ -196,13 +206,15 @@ public final class NotificationStore extends ServiceSupport {
         groupCommit.stop();
     }
 
-    private static void bindNotification(PreparedStatement ps, TelecmiNotification n, OffsetDateTime receivedAt) throws SQLException {
+    private static void bindNotification(PreparedStatement ps, TelecmiNotification n, OffsetDateTime receivedAt, String source)
+            throws SQLException {
         ps.setString(1, n.kind());
         ps.setString(2, n.cmiuuid());
         ps.setString(3, n.appid());
         ps.setString(4, n.method());
         ps.setObject(5, receivedAt);
         ps.setString(6, n.rawPayload());
+        ps.setString(7, source);
     }
 
     private static void bindCdr(PreparedStatement ps, Cdr cdr, OffsetDateTime receivedAt, String recordingSkipped) throws SQLException {

@@ -9,8 +9,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.telecmicdr.Problem;
+import org.apache.camel.Body;
 import org.apache.camel.Exchange;
 import org.apache.camel.Header;
+import org.apache.camel.Variable;
 
 import java.io.IOException;
 import java.math.BigDecimal;
@@ -73,6 +75,40 @@ public final class TelecmiParser {
             throw Problem.badRequest("body", "expected a JSON object, got " + (tree == null ? "nothing" : tree.getNodeType().name().toLowerCase(Locale.ROOT)));
         }
         return normalise((ObjectNode) tree, raw, "POST");
+    }
+
+    /** The variable the reconciliation route names its TeleCMI account in (telecmi.appid). */
+    public static final String ACCOUNT_APPID = "accountAppid";
+
+    /**
+     * One row of TeleCMI's pull API of answered calls ({@code POST /v2/answered}), as its JSON text:
+     * normalised as the webhook of the same call would be, so both meet on one deduplication key.
+     * The rows name neither their kind nor their account ({@code cmiuid}, {@code duration},
+     * {@code agent}, string booleans, numbers as text): they are the account's incoming answered
+     * calls, so a row without status reads as answered, and one without appid as the account's.
+     * The row is the raw payload; it came by no HTTP method of TeleCMI's (null).
+     */
+    public TelecmiNotification parsePulledRow(@Body String row, @Variable(ACCOUNT_APPID) String accountAppid) {
+        if (row == null || row.isBlank()) {
+            throw Problem.badRequest("cdr", "an empty row: expected a JSON object");
+        }
+        JsonNode tree;
+        try (JsonParser parser = mapper.createParser(row)) {
+            tree = readTree(parser);
+        } catch (IOException e) {
+            throw Problem.badRequest("cdr", "malformed JSON");
+        }
+        if (tree == null || !tree.isObject()) {
+            throw Problem.badRequest("cdr", "a row must be a JSON object");
+        }
+        ObjectNode fields = (ObjectNode) tree;
+        if (!fields.has("status") && !fields.has("type")) {
+            fields.put("status", "answered");
+        }
+        if (!fields.has("appid") && !fields.has("app_id") && accountAppid != null && !accountAppid.isBlank()) {
+            fields.put("appid", accountAppid);
+        }
+        return normalise(fields, row, null);
     }
 
     /**

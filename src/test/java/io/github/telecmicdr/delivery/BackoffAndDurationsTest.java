@@ -35,7 +35,12 @@ class BackoffAndDurationsTest {
         assertEquals(Duration.ofHours(24), Durations.parse("k", "24H"));
         assertEquals(Duration.ofDays(90), Durations.parse("k", "90d"));
         assertEquals(Duration.ZERO, Durations.parse("k", "0"));
-        for (String bad : new String[] {"", "5", "-1s", "1.5h", "5 minutes", "PT5M", null}) {
+        // ISO-8601, as other tools and manifests write durations
+        assertEquals(Duration.ofMinutes(15), Durations.parse("k", "PT15M"));
+        assertEquals(Duration.ZERO, Durations.parse("k", "PT0S"));
+        assertEquals(Duration.ofDays(1), Durations.parse("k", "P1D"));
+        assertEquals(Duration.ofMillis(1500), Durations.parse("k", " pt1.5s "));
+        for (String bad : new String[] {"", "5", "-1s", "1.5h", "5 minutes", "PT", "P", "PT-5M", "-PT5M", "PT5X", null}) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Durations.parse("delivery.max-age", bad), String.valueOf(bad));
             assertTrue(e.getMessage().startsWith("delivery.max-age must be a duration"), e.getMessage());
         }
