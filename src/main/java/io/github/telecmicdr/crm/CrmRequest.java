@@ -42,11 +42,18 @@ public final class CrmRequest {
             throw new PermanentFailure("crm.url is not set");
         }
         Delivery delivery = exchange.getVariable("delivery", Delivery.class);
+        int query = url.indexOf('?');
+        exchange.setVariable("crmEndpoint", query < 0 ? url : url.substring(0, query));
         Message message = exchange.getMessage();
         byte[] body = message.getBody(byte[].class);
         message.removeHeaders("*");
         message.setBody(body);
         message.setHeader(Exchange.HTTP_METHOD, "POST");
+        if (query >= 0) {
+            // sent as written: an endpoint's options after it would otherwise be read as part of its last value
+            message.setHeader(Exchange.HTTP_RAW_QUERY, url.substring(query + 1));
+            message.setHeader(Exchange.HTTP_QUERY, url.substring(query + 1));
+        }
         message.setHeader(Exchange.CONTENT_TYPE, "application/json");
         String key = delivery.notificationKey();
         message.setHeader("Idempotency-Key", key);

@@ -27,7 +27,7 @@ import java.util.function.UnaryOperator;
  */
 public final class StoredNotifications {
 
-    private static final String SELECT = "SELECT n.kind, n.cmiuuid, n.appid, n.received_at,"
+    private static final String SELECT = "SELECT n.kind, n.cmiuuid, n.appid, n.received_at, n.source,"
             + " CASE WHEN c.cmiuuid IS NULL THEN n.raw_payload END AS raw_payload,"
             + " c.direction, c.call_status, c.caller_number, c.called_number, c.virtual_number, c.agent, c.team,"
             + " c.answered_seconds, c.hangup_reason, c.recorded, c.recording_filename, c.conversation_uuid, c.ivr_name,"
@@ -104,6 +104,8 @@ public final class StoredNotifications {
         body.put("call_time", call.callTime() == null ? null : call.callTime().toString());
         body.put("received_at", rs.getObject("received_at", OffsetDateTime.class).toInstant().toString());
         body.put("recording_skipped", recordingSkipped);
+        // webhook, or reconcile for a call recovered from TeleCMI's pull API
+        body.put("source", rs.getString("source"));
         body.put("from_e164", e164.apply(call.from()));
         body.put("to_e164", e164.apply(call.to()));
         body.put("virtual_number_e164", e164.apply(call.virtualNumber()));

@@ -63,7 +63,7 @@ class CrmForwardTest {
     static final Set<String> TRANSPORT_HEADERS = Set.of("host", "content-length", "connection", "user-agent", "accept-encoding");
     static final Set<String> BODY_FIELDS = Set.of("kind", "cmiuuid", "appid", "type", "direction", "status", "from", "to", "virtual_number",
             "user", "team", "answeredsec", "hangup_reason", "record", "filename", "conversation_uuid", "ivr_name", "custom", "call_time",
-            "received_at", "recording_skipped", "from_e164", "to_e164", "virtual_number_e164", "recording_url");
+            "received_at", "recording_skipped", "source", "from_e164", "to_e164", "virtual_number_e164", "recording_url");
 
     WireMockServer crm;
     RunningService service;
@@ -488,8 +488,10 @@ class CrmForwardTest {
         String rawSecret = "raw-signing-secret-8d7c6b";
         WireMockServer other = new WireMockServer(options().bindAddress("127.0.0.1").dynamicPort());
         other.start();
+        // a crm.url with a query of its own (an Azure Functions ?code=): sent exactly as written
+        String query = "code=abc%2F123-_.&x=1";
         try (RunningService s = quick(RunningService.builder(), other)
-                .property("crm.url", "http://127.0.0.1:" + other.port() + CALLS)
+                .property("crm.url", "http://127.0.0.1:" + other.port() + CALLS + "?" + query)
                 .property("crm.kinds", "incoming-missed-cdr,live-event-answered")
                 .property("crm.signing-secret", rawSecret)
                 .property("crm.timeout-ms", "1000")
@@ -521,6 +523,7 @@ class CrmForwardTest {
             Set<String> keys = new TreeSet<>();
             for (LoggedRequest r : requests) {
                 keys.add(r.getHeader("Idempotency-Key"));
+                assertEquals(CALLS + "?" + query, r.getUrl(), "the CRM's query as written, nothing added");
                 assertNull(r.getHeader("Authorization"), "no crm.authorization, no header");
                 assertOnlyOurHeaders(r, Set.of("content-type", "idempotency-key", "webhook-id", "webhook-timestamp", "webhook-signature"));
                 assertSigned(r, rawSecret.getBytes(StandardCharsets.UTF_8));
