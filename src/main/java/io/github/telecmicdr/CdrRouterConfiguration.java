@@ -62,6 +62,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.regex.Pattern;
 import java.util.Map;
 import java.util.concurrent.ExecutionException;
@@ -407,24 +409,59 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
 
     /**
      * Every secret the service knows, redacted from what deliveries store as their last error: the
-     * tokens (generated ones too), the key store's password, and the value of every setting whose
-     * name says it is one (ending in token, secret, password or authorization: a destination a user
-     * adds, such as hubspot.token, is covered without code), an Authorization's credentials alone too.
+     * tokens (generated ones too), the key store's password, the value of every setting whose name
+     * says it is one (ending in token, secret, password or authorization: a destination a user adds,
+     * such as hubspot.token, is covered without code), set in the file, the environment or by -D;
+     * an Authorization's credentials alone too; and what a URL setting carries besides its address
+     * (user info, query: a crm.url of the Azure Functions kind holds its key in ?code=).
      */
     private List<String> secrets(CamelContext camel, Tokens.Generated webhook, Tokens.Generated api) {
         List<String> secrets = new ArrayList<>(List.of(webhook.value(), api.value(), HttpEdge.keyStorePassword(camel)));
-        Properties settings = camel.getPropertiesComponent().loadProperties();
-        for (String key : settings.stringPropertyNames()) {
-            if (SECRET_SETTING.matcher(key).find()) {
+        Set<String> keys = new TreeSet<>(camel.getPropertiesComponent().loadProperties().stringPropertyNames());
+        keys.addAll(System.getProperties().stringPropertyNames());
+        for (String key : keys) {
+            if (SECRET_SETTING.matcher(key).find() || URL_SETTING.matcher(key).find()) {
                 String value = camel.getPropertiesComponent().resolveProperty(key).orElse("");
-                secrets.add(value);
+                secrets.addAll(URL_SETTING.matcher(key).find() ? credentialsInUrl(value) : List.of(value));
                 if (key.endsWith("authorization")) {
                     secrets.add(credentialsOf(value));
                 }
             }
         }
+        // set only in the environment, for a route's {{placeholder}}: MYDEST_TOKEN
+        System.getenv().forEach((name, value) -> {
+            if (SECRET_SETTING.matcher(name.replace('_', '-')).find()) {
+                secrets.add(value);
+            }
+        });
         return secrets;
     }
+
+    /** What a URL holds besides its address: its user info, its query, and each query value of 8 characters or more. */
+    static List<String> credentialsInUrl(String url) {
+        List<String> found = new ArrayList<>();
+        int scheme = url.indexOf("://");
+        int at = url.indexOf('@');
+        int slash = scheme < 0 ? -1 : url.indexOf('/', scheme + 3);
+        if (scheme >= 0 && at > scheme && (slash < 0 || at < slash)) {
+            found.add(url.substring(scheme + 3, at));
+        }
+        int query = url.indexOf('?');
+        if (query >= 0 && query + 1 < url.length()) {
+            found.add(url.substring(query + 1));
+            for (String pair : url.substring(query + 1).split("[&;]")) {
+                int eq = pair.indexOf('=');
+                // a value as short as "true" or "1024" is a setting, not a key: redacting it would garble errors
+                if (eq >= 0 && pair.length() - eq - 1 >= 8) {
+                    found.add(pair.substring(eq + 1));
+                }
+            }
+        }
+        return found;
+    }
+
+    /** Settings that hold an address (which may hold a key or a password). */
+    static final Pattern URL_SETTING = Pattern.compile("(?i)(url|uri)$");
 
     /** Settings that hold a secret, by the end of their name. */
     static final Pattern SECRET_SETTING = Pattern.compile("(?i)(token|secret|password|passphrase|authorization|api-key|apikey)$");

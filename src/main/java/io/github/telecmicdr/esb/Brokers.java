@@ -25,6 +25,8 @@ public final class Brokers {
      * opening a session per message; more are opened and closed as needed.
      */
     private static final int CACHED_SESSIONS = 10;
+    /** A send, a request or a connection to an AMQP broker fails the attempt after this long (well within delivery.lease). */
+    static final long AMQP_TIMEOUT_MS = 30_000;
 
     private Brokers() {
     }
@@ -43,6 +45,11 @@ public final class Brokers {
             // and Artemis takes literally): Qpid marks a topic as such on the link, and Artemis routes it multicast
             JmsConnectionFactory qpid = new JmsConnectionFactory(setting(property, "esb.amqp-username"),
                     secret(property, "esb.amqp-password"), amqpUrl);
+            // Qpid waits for a broker's settlement forever by default: a broker that takes a message and
+            // never confirms it (an address full and blocking) would hold a delivery worker past its lease
+            qpid.setSendTimeout(AMQP_TIMEOUT_MS);
+            qpid.setRequestTimeout(AMQP_TIMEOUT_MS);
+            qpid.setConnectTimeout(AMQP_TIMEOUT_MS);
             context.getComponent("amqp", AMQPComponent.class).setConnectionFactory(shared(context, qpid));
         }
     }
