@@ -31,6 +31,7 @@ import io.github.telecmicdr.store.CdrQueries;
 import io.github.telecmicdr.store.Database;
 import io.github.telecmicdr.store.H2Compaction;
 import io.github.telecmicdr.store.H2Durability;
+import io.github.telecmicdr.store.NotificationQueries;
 import io.github.telecmicdr.store.NotificationStore;
 import io.github.telecmicdr.store.Retention;
 import io.github.telecmicdr.store.StoredNotifications;
@@ -223,7 +224,8 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
         Deliveries deliveries = bind(camel, "deliveries",
                 deliveries(camel, dataSource, objectMapper, clock, metrics, secrets(camel, webhook, api)));
         // from: delivery:<kind> in a route; each option also as delivery.<kind>.<option>
-        camel.addComponent("delivery", deliveryComponent(deliveries, storedNotifications(dataSource, telecmiParser)));
+        StoredNotifications storedNotifications = storedNotifications(dataSource, telecmiParser);
+        camel.addComponent("delivery", deliveryComponent(deliveries, storedNotifications));
         camel.addService(claiming(deliveries), true, true);
         bind(camel, "deliveryQueries", new DeliveryQueries(dataSource, objectMapper));
         NotificationStore notificationStore = bind(camel, "notificationStore", notificationStore(dataSource, deliveries, clock));
@@ -233,6 +235,8 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
 
         bind(camel, "retention", retention(dataSource, clock, data));
         CdrQueries cdrQueries = bind(camel, "cdrQueries", new CdrQueries(dataSource, objectMapper));
+        bind(camel, "notificationQueries", new NotificationQueries(dataSource, objectMapper, cdrQueries, storedNotifications,
+                new PhoneNumbers(phoneDefaultRegion)::writtenForms));
         bind(camel, "alertEmails", new AlertEmails(alertFrom, alertTo, alertTimeZone));
         Recordings recordings = bind(camel, "recordings", recordings(dataSource, cdrQueries, objectMapper, clock));
         // started before the routes: leftovers of downloads cut off by a crash are gone before any download runs
