@@ -38,6 +38,7 @@ import io.github.telecmicdr.store.StoredNotifications;
 import io.github.telecmicdr.telecmi.FanOutFields;
 import io.github.telecmicdr.telecmi.TelecmiParser;
 import io.github.telecmicdr.web.HttpEdge;
+import io.github.telecmicdr.web.OpsPage;
 import io.github.telecmicdr.webhook.WebhookGate;
 import io.github.telecmicdr.webhook.WebhookOutcomes;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -250,6 +251,7 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
 
         bind(camel, "webhookGate", webhookGate(webhook, problems, outcomes));
         bind(camel, "apiGuard", apiGuard(api, edge));
+        bind(camel, "opsPage", opsPage(edge));
         logWhereGeneratedTokensAre(webhook, api, data);
     }
 
@@ -496,6 +498,13 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
         ApiGuard apiGuard = new ApiGuard(api.value(), edge);
         edge.guardPublicRouter(apiGuard::guard);
         return apiGuard;
+    }
+
+    /** /ui/: the operations page's files, with their security headers on every answer under /ui. */
+    private static OpsPage opsPage(HttpEdge edge) {
+        OpsPage opsPage = new OpsPage();
+        edge.guardPublicRouter(opsPage::secureHeaders);
+        return opsPage;
     }
 
     private void logWhereGeneratedTokensAre(Tokens.Generated webhook, Tokens.Generated api, Path data) {
