@@ -10,6 +10,7 @@
   const PAGE_SIZE = 50;
   const POLL_MS = 1000;
   const POLL_LIMIT = 120;
+  const LOADING = 'Loading…';
 
   const KINDS = {
     'incoming-answered-cdr': 'Incoming answered',
@@ -36,6 +37,8 @@
   };
 
   const timeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+  const dateOnly = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium' });
+  const timeOnly = new Intl.DateTimeFormat(undefined, { timeStyle: 'medium' });
   const view = { filters: {}, cursor: null, next: null, selected: null, opener: null };
   let pollTimer = null;
   let polls = 0;
@@ -244,15 +247,19 @@
 
   function renderRows(notifications) {
     const rows = notifications.map((n) => {
-      const when = formatTime(n.call_time || n.received_at) || '(no time)';
-      const open = el('button', {
-        className: 'link',
-        text: when,
-        attrs: { type: 'button', 'aria-label': 'Details of the ' + kindLabel(n.kind) + ' call at ' + when },
-      });
+      const iso = n.call_time || n.received_at;
+      const when = formatTime(iso) || '(no time)';
+      const date = new Date(iso);
+      // the date over the time: the table keeps its nine columns within 1280 pixels
+      const open = Number.isNaN(date.getTime())
+        ? el('button', { className: 'link', text: when })
+        : el('button', { className: 'link' },
+          el('span', { className: 'date', text: dateOnly.format(date) }), el('span', { className: 'time', text: timeOnly.format(date) }));
+      open.setAttribute('type', 'button');
+      open.setAttribute('aria-label', 'Details of the ' + kindLabel(n.kind) + ' call at ' + when);
       open.addEventListener('click', () => openDetail(n, open));
       const tr = el('tr', { attrs: { 'data-notification-id': String(n.id) } },
-        cell('Time', open),
+        cell('Time', open, 'when'),
         cell('Kind', kindLabel(n.kind)),
         cell('From', n.from, 'number'),
         cell('To', n.to, 'number'),
@@ -298,7 +305,7 @@
     ui.recording.hidden = true;
     ui.bulk.hidden = true;
     ui.detailNotifications.replaceChildren();
-    say(ui.detailMessage, 'Loading…');
+    say(ui.detailMessage, LOADING);
     ui.detail.hidden = false;
     ui.detail.focus();
     refreshDetail();
@@ -330,7 +337,8 @@
       return;
     }
     if (generation !== detailGeneration) return;
-    say(ui.detailMessage, '');
+    // what a retry said stays; only the loading note goes
+    if (ui.detailMessage.textContent === LOADING) say(ui.detailMessage, '');
     renderNotifications(notifications.notifications, deliveries.deliveries);
     renderBulk(deliveries.deliveries);
     if (notifications.notifications.some((n) => n.kind === 'incoming-answered-cdr') && ui.recording.hidden) {
@@ -410,7 +418,7 @@
       if (shown) shown.replaceWith(chip({ ...delivery, state: answer.state, last_error: null }));
       button.remove();
     }
-    say(ui.detailMessage, 'The ' + delivery.kind + ' delivery is pending again.');
+    say(ui.detailMessage, 'Retry requested: the ' + delivery.kind + ' delivery was put back to pending.');
     polls = 0;
     schedulePoll();
   }
@@ -426,7 +434,8 @@
       return;
     }
     const n = Number(answer.retried);
-    say(ui.detailMessage, n + ' failed ' + kind + (n === 1 ? ' delivery is' : ' deliveries are') + ' pending again (every call, not only this one).');
+    say(ui.detailMessage, n + ' failed ' + kind + (n === 1 ? ' delivery was' : ' deliveries were')
+      + ' put back to pending (of every call, not only this one).');
     polls = 0;
     await refreshDetail();
     load(view.cursor);

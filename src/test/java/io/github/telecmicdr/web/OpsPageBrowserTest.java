@@ -220,6 +220,8 @@ class OpsPageBrowserTest {
             assertThat(xss.locator("td[data-label='Team']")).hasText(XSS_TEAM);
             assertThat(xss.locator("td[data-label='Agent']")).hasText(XSS_AGENT);
             assertEquals(0, page.locator("#rows img, #rows script").count());
+            assertEquals(Boolean.TRUE, page.evaluate("() => { const t = document.querySelector('.table-wrap');"
+                    + " return t.scrollWidth <= t.clientWidth; }"), "the nine columns fit 1280 pixels");
             page.screenshot(new Page.ScreenshotOptions().setPath(Files.createDirectories(Path.of("target")).resolve("ops-page.png")));
 
             // only the calls with a failed delivery
@@ -261,7 +263,7 @@ class OpsPageBrowserTest {
             assertThat(detail).isHidden();
             row(page, "919812345678").getByRole(AriaRole.BUTTON).click();
             detail.getByRole(AriaRole.BUTTON, new Locator.GetByRoleOptions().setName("Retry all failed crm-forward")).click();
-            assertThat(page.locator("#detail-message")).containsText("pending again");
+            assertThat(page.locator("#detail-message")).containsText("2 failed crm-forward deliveries were put back to pending");
             for (String id : List.of(hostile, missed)) {
                 Await.until(Duration.ofSeconds(30), () -> forwardState(id), "done"::equals, "the replayed forward of " + id + " to be done");
             }
@@ -311,6 +313,7 @@ class OpsPageBrowserTest {
             Locator call = row(page, "+91 98765 43210");
             assertThat(call).isVisible();
             assertEquals(Boolean.TRUE, page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth"));
+            page.screenshot(new Page.ScreenshotOptions().setPath(Files.createDirectories(Path.of("target")).resolve("ops-page-phone.png")));
             assertThat(page.getByLabel("Phone number")).isVisible();
             page.getByLabel("Phone number").fill("9876543210");
             page.getByLabel("Phone number").press("Enter");
@@ -318,7 +321,6 @@ class OpsPageBrowserTest {
             call.getByRole(AriaRole.BUTTON).click();
             assertThat(page.locator("#detail")).isVisible();
             assertEquals(Boolean.TRUE, page.evaluate("() => document.getElementById('detail').getBoundingClientRect().width <= window.innerWidth"));
-            page.screenshot(new Page.ScreenshotOptions().setPath(Files.createDirectories(Path.of("target")).resolve("ops-page-phone.png")));
             assertTrue(tab.consoleErrors().isEmpty(), tab.consoleErrors().toString());
         }
     }
