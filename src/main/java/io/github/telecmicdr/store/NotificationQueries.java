@@ -133,7 +133,8 @@ public final class NotificationQueries {
                 }
             }
             if (full || more) {
-                // one that retention removed in between leaves no gap: the next page starts below the last shown
+                // below the last item shown when the bytes ran out, else below the last id read (retention
+                // may have removed it since: the cursor is an id bound, not a row)
                 nextCursor = String.valueOf(full ? lastId : ids.get(ids.size() - 1));
             }
         }
