@@ -33,12 +33,14 @@ import io.github.telecmicdr.store.CdrQueries;
 import io.github.telecmicdr.store.Database;
 import io.github.telecmicdr.store.H2Compaction;
 import io.github.telecmicdr.store.H2Durability;
+import io.github.telecmicdr.store.NotificationQueries;
 import io.github.telecmicdr.store.NotificationStore;
 import io.github.telecmicdr.store.Retention;
 import io.github.telecmicdr.store.StoredNotifications;
 import io.github.telecmicdr.telecmi.FanOutFields;
 import io.github.telecmicdr.telecmi.TelecmiParser;
 import io.github.telecmicdr.web.HttpEdge;
+import io.github.telecmicdr.web.OpsPage;
 import io.github.telecmicdr.webhook.WebhookGate;
 import io.github.telecmicdr.webhook.WebhookOutcomes;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -245,7 +247,8 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
         Deliveries deliveries = bind(camel, "deliveries",
                 deliveries(camel, dataSource, objectMapper, clock, metrics, secrets(camel, webhook, api)));
         // from: delivery:<kind> in a route; each option also as delivery.<kind>.<option>
-        camel.addComponent("delivery", deliveryComponent(deliveries, storedNotifications(dataSource, telecmiParser)));
+        StoredNotifications storedNotifications = storedNotifications(dataSource, telecmiParser);
+        camel.addComponent("delivery", deliveryComponent(deliveries, storedNotifications));
         camel.addService(claiming(deliveries), true, true);
         bind(camel, "deliveryQueries", new DeliveryQueries(dataSource, objectMapper));
         NotificationStore notificationStore = bind(camel, "notificationStore", notificationStore(dataSource, deliveries, clock));
@@ -255,6 +258,8 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
 
         bind(camel, "retention", retention(dataSource, clock, data));
         CdrQueries cdrQueries = bind(camel, "cdrQueries", new CdrQueries(dataSource, objectMapper));
+        bind(camel, "notificationQueries", new NotificationQueries(dataSource, objectMapper, cdrQueries, storedNotifications,
+                new PhoneNumbers(phoneDefaultRegion)::writtenForms));
         bind(camel, "alertEmails", new AlertEmails(alertFrom, alertTo, alertTimeZone));
         Recordings recordings = bind(camel, "recordings", recordings(dataSource, cdrQueries, objectMapper, clock));
         // started before the routes: leftovers of downloads cut off by a crash are gone before any download runs
@@ -270,6 +275,7 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
 
         bind(camel, "webhookGate", webhookGate(webhook, problems, outcomes));
         bind(camel, "apiGuard", apiGuard(api, edge));
+        bind(camel, "opsPage", opsPage(edge));
         logWhereGeneratedTokensAre(webhook, api, data);
     }
 
@@ -591,6 +597,13 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
         ApiGuard apiGuard = new ApiGuard(api.value(), edge);
         edge.guardPublicRouter(apiGuard::guard);
         return apiGuard;
+    }
+
+    /** /ui/: the operations page's files, with their security headers on every answer under /ui. */
+    private static OpsPage opsPage(HttpEdge edge) {
+        OpsPage opsPage = new OpsPage();
+        edge.guardPublicRouter(opsPage::secureHeaders);
+        return opsPage;
     }
 
     private void logWhereGeneratedTokensAre(Tokens.Generated webhook, Tokens.Generated api, Path data) {

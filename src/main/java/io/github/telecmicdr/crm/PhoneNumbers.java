@@ -91,6 +91,35 @@ public final class PhoneNumbers {
         return null;
     }
 
+    /**
+     * The ways TeleCMI may have written the number someone typed, as digits only: what was typed,
+     * and when it is a valid number (read as {@link #e164} reads it) its E.164 digits
+     * ({@code 919876543210}), its national form with the trunk prefix ({@code 09876543210}) and
+     * without ({@code 9876543210}). Empty when the text is not diallable (see the class comment).
+     * What the ops page's phone filter looks each stored number up by.
+     */
+    public java.util.Set<String> writtenForms(String typed) {
+        java.util.Set<String> forms = new java.util.LinkedHashSet<>();
+        String text = typed == null ? "" : typed.strip();
+        if (text.isEmpty() || text.length() > MAX_LENGTH || !DIALLABLE.matcher(text).matches()) {
+            return forms;
+        }
+        forms.add(digits(text));
+        String e164 = e164(text);
+        if (e164 != null) {
+            forms.add(digits(e164));
+            PhoneNumber valid = parse(e164, null);
+            forms.add(digits(util.format(valid, PhoneNumberFormat.NATIONAL)));
+            forms.add(util.getNationalSignificantNumber(valid));
+        }
+        forms.remove("");
+        return forms;
+    }
+
+    private static String digits(String text) {
+        return text.replaceAll("[^0-9]", "");
+    }
+
     /** The number if it parses and is valid, else null. */
     private PhoneNumber parse(String text, String region) {
         try {

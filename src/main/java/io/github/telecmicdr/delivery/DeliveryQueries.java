@@ -28,6 +28,8 @@ public final class DeliveryQueries {
     public static final List<String> STATES = List.of("pending", "in_progress", "done", "failed");
     /** As wide as the kind column: a longer one cannot match, and is most likely a mistake. */
     static final int MAX_KIND_LENGTH = 32;
+    /** As wide as the cmiuuid column. */
+    static final int MAX_CMIUUID_LENGTH = 64;
 
     private final DataSource dataSource;
     private final ObjectMapper mapper;
@@ -38,18 +40,25 @@ public final class DeliveryQueries {
     }
 
     /**
-     * The page of deliveries below {@code cursor} (an id), newest first, {@code kind} and
-     * {@code state} optional; {@code next_cursor} is null on the last page.
+     * The page of deliveries below {@code cursor} (an id), newest first, {@code kind},
+     * {@code state} and {@code cmiuuid} (the deliveries of one call, every notification of it)
+     * optional; {@code next_cursor} is null on the last page.
      */
-    public ObjectNode deliveries(@Header("kind") String kind, @Header("state") String state,
+    public ObjectNode deliveries(@Header("kind") String kind, @Header("state") String state, @Header("cmiuuid") String cmiuuid,
                                  @Header("limit") String limit, @Header("cursor") String cursor) throws SQLException {
         String kindFilter = kind(kind, false);
         String stateFilter = state(state, null);
+        if (cmiuuid != null && (cmiuuid.isBlank() || cmiuuid.length() > MAX_CMIUUID_LENGTH)) {
+            throw Problem.badRequest("cmiuuid", "'cmiuuid' must be a call's cmiuuid, up to " + MAX_CMIUUID_LENGTH + " characters");
+        }
         int pageSize = (int) QueryParameters.positive("limit", limit, MAX_LIMIT, DEFAULT_LIMIT);
         long before = QueryParameters.positive("cursor", cursor, Long.MAX_VALUE, Long.MAX_VALUE);
-        String sql = listQuery(kindFilter != null, stateFilter);
+        String sql = cmiuuid != null ? callQuery(kindFilter != null, stateFilter) : listQuery(kindFilter != null, stateFilter);
         try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
             int i = 0;
+            if (cmiuuid != null) {
+                ps.setString(++i, cmiuuid);
+            }
             if (kindFilter != null) {
                 ps.setString(++i, kindFilter);
             }
@@ -99,6 +108,17 @@ public final class DeliveryQueries {
             sql.append("state = ? AND ");
         }
         return sql.append("id < ? ORDER BY id DESC FETCH FIRST ? ROWS ONLY").toString();
+    }
+
+    /**
+     * The page query of one call's deliveries; parameters: the cmiuuid, kind and state when
+     * filtered, the cursor, how many. A call has a handful: they are found by delivery_cmiuuid_idx,
+     * kind and state compared as expressions so that no index on them is taken instead.
+     */
+    static String callQuery(boolean byKind, String state) {
+        return "SELECT " + COLUMNS + ", cmiuuid FROM delivery d WHERE cmiuuid = ? AND "
+                + (byKind ? "COALESCE(kind, '') = ? AND " : "") + (state != null ? "COALESCE(state, '') = ? AND " : "")
+                + "id < ? ORDER BY id DESC FETCH FIRST ? ROWS ONLY";
     }
 
     /** A kind named in a query: trimmed; null when absent unless required. */

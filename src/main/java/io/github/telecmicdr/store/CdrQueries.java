@@ -238,7 +238,7 @@ public final class CdrQueries {
     }
 
     /** The bytes a page has taken so far: an item fits while the page stays within the budget, the first always. */
-    private static final class PageBudget {
+    static final class PageBudget {
         private long used;
         private boolean empty = true;
 

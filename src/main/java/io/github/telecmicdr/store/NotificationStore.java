@@ -34,7 +34,8 @@ import org.apache.camel.support.service.ServiceSupport;
 public final class NotificationStore extends ServiceSupport {
 
     private static final String INSERT_NOTIFICATION =
-            "INSERT INTO notification (kind, cmiuuid, appid, http_method, received_at, raw_payload, source) VALUES (?, ?, ?, ?, ?, ?, ?)";
+            "INSERT INTO notification (kind, cmiuuid, appid, http_method, received_at, raw_payload, source,"
+                    + " caller_digits, called_digits, virtual_number_digits) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
     private static final String INSERT_CDR =
             "INSERT INTO cdr (cmiuuid, appid, direction, call_status, caller_number, called_number,"
                     + " virtual_number, agent, team, answered_seconds, hangup_reason, recorded, recording_filename,"
@@ -215,6 +216,11 @@ public final class NotificationStore extends ServiceSupport {
         ps.setObject(5, receivedAt);
         ps.setString(6, n.rawPayload());
         ps.setString(7, source);
+        // every kind's numbers, for the ops page's phone filter (a missed call has no typed row)
+        Cdr call = n.call();
+        ps.setString(8, call == null ? null : PhoneDigits.of(call.from()));
+        ps.setString(9, call == null ? null : PhoneDigits.of(call.to()));
+        ps.setString(10, call == null ? null : PhoneDigits.of(call.virtualNumber()));
     }
 
     private static void bindCdr(PreparedStatement ps, Cdr cdr, OffsetDateTime receivedAt, String recordingSkipped) throws SQLException {

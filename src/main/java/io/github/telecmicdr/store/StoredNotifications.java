@@ -27,13 +27,13 @@ import java.util.function.UnaryOperator;
  */
 public final class StoredNotifications {
 
-    private static final String SELECT = "SELECT n.kind, n.cmiuuid, n.appid, n.received_at, n.source,"
+    private static final String SELECT = "SELECT n.id, n.kind, n.cmiuuid, n.appid, n.received_at, n.source,"
             + " CASE WHEN c.cmiuuid IS NULL THEN n.raw_payload END AS raw_payload,"
             + " c.direction, c.call_status, c.caller_number, c.called_number, c.virtual_number, c.agent, c.team,"
             + " c.answered_seconds, c.hangup_reason, c.recorded, c.recording_filename, c.conversation_uuid, c.ivr_name,"
             + " c.custom, c.call_time, c.recording_skipped"
             + " FROM notification n LEFT JOIN cdr c ON c.cmiuuid = n.cmiuuid AND n.kind = '"
-            + TelecmiNotification.INCOMING_ANSWERED_CDR + "' WHERE n.id = ?";
+            + TelecmiNotification.INCOMING_ANSWERED_CDR + "' WHERE n.id";
 
     private final DataSource dataSource;
     private final TelecmiParser parser;
@@ -53,12 +53,37 @@ public final class StoredNotifications {
 
     /** The notification as a destination's steps get it, or null when it is no longer stored (retention removed it). */
     public Map<String, Object> call(long notificationId) throws SQLException {
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(SELECT)) {
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(SELECT + " = ?")) {
             ps.setLong(1, notificationId);
             try (ResultSet rs = ps.executeQuery()) {
                 return rs.next() ? call(rs) : null;
             }
         }
+    }
+
+    /**
+     * Several notifications in one query, as {@link #call(long)} gives each, by id; one no longer
+     * stored is missing from the map. For a page of them: each payload that is read is held until
+     * the map is returned, so the caller bounds how many bytes of payload it asks for at once.
+     */
+    public Map<Long, Map<String, Object>> calls(Connection c, java.util.Collection<Long> notificationIds) throws SQLException {
+        Map<Long, Map<String, Object>> calls = new LinkedHashMap<>();
+        if (notificationIds.isEmpty()) {
+            return calls;
+        }
+        String ids = String.join(", ", java.util.Collections.nCopies(notificationIds.size(), "?"));
+        try (PreparedStatement ps = c.prepareStatement(SELECT + " IN (" + ids + ")")) {
+            int i = 0;
+            for (long id : notificationIds) {
+                ps.setLong(++i, id);
+            }
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    calls.put(rs.getLong("id"), call(rs));
+                }
+            }
+        }
+        return calls;
     }
 
     private Map<String, Object> call(ResultSet rs) throws SQLException {

@@ -25,7 +25,8 @@ class DeliveryListPlanTest {
     static final int FAILED = 100;
 
     @ParameterizedTest
-    @CsvSource(nullValues = "-", value = {"-, -", "alert-email, -", "alert-email, done", "alert-email, failed", "crm-forward, pending"})
+    @CsvSource(nullValues = "-", value = {"-, -", "alert-email, -", "alert-email, done", "alert-email, failed", "crm-forward, pending",
+            "-, done", "-, failed"})
     void aPageReadsAboutAPage(String kind, String state) throws Exception {
         try (HikariDataSource db = Database.open("jdbc:h2:mem:list-plan;DB_CLOSE_DELAY=-1", "sa", "", 2, 5000);
              Connection c = db.getConnection()) {

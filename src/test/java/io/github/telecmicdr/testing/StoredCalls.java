@@ -35,4 +35,36 @@ public final class StoredCalls {
             delivery.executeBatch();
         }
     }
+
+    /**
+     * For each cmiuuid: its notification (with the numbers' digits the phone filter reads), an
+     * answered CDR, and a finished crm-forward delivery in {@code state} (done or failed; no route
+     * works crm-forward without crm.url), as JDBC batches on the caller's connection (the caller commits).
+     */
+    public static void insertForwarded(Connection c, List<String> cmiuuids, String state) throws SQLException {
+        try (PreparedStatement notification = c.prepareStatement("INSERT INTO notification (kind, cmiuuid, appid, http_method, received_at,"
+                     + " raw_payload, caller_digits, called_digits, virtual_number_digits) VALUES ('incoming-answered-cdr', ?, '2222223', 'POST',"
+                     + " CURRENT_TIMESTAMP, '{}', '919876543210', '914461234567', '02240001234')");
+             PreparedStatement cdr = c.prepareStatement("INSERT INTO cdr (cmiuuid, appid, direction, call_status, caller_number, called_number,"
+                     + " virtual_number, agent, team, answered_seconds, hangup_reason, recorded, call_time, received_at) VALUES (?, '2222223',"
+                     + " 'inbound', 'answered', '919876543210', '914461234567', '02240001234', '204_2222223', 'Sales', 75, 'recv_bye', FALSE,"
+                     + " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)");
+             PreparedStatement delivery = c.prepareStatement("INSERT INTO delivery (notification_id, cmiuuid, kind, state, attempts,"
+                     + " next_attempt_at, last_error, created_at, completed_at) SELECT id, cmiuuid, 'crm-forward', ?, 1, CURRENT_TIMESTAMP, ?,"
+                     + " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP FROM notification WHERE kind = 'incoming-answered-cdr' AND cmiuuid = ?")) {
+            for (String cmiuuid : cmiuuids) {
+                notification.setString(1, cmiuuid);
+                notification.addBatch();
+                cdr.setString(1, cmiuuid);
+                cdr.addBatch();
+                delivery.setString(1, state);
+                delivery.setString(2, "failed".equals(state) ? "CRM answered 400: unknown field" : null);
+                delivery.setString(3, cmiuuid);
+                delivery.addBatch();
+            }
+            notification.executeBatch();
+            cdr.executeBatch();
+            delivery.executeBatch();
+        }
+    }
 }

@@ -314,7 +314,7 @@ abstract class WebhookContract {
     void badApiParametersAre400NamingTheParameter() throws Exception {
         for (String[] c : new String[][] {{"/api/cdrs?limit=0", "limit"}, {"/api/cdrs?limit=abc", "limit"},
                 {"/api/cdrs?limit=501", "limit"}, {"/api/cdrs?since=yesterday", "since"}, {"/api/cdrs?cursor=-4", "cursor"},
-                {"/api/notifications", "cmiuuid"}, {"/api/notifications?cmiuuid=a&limit=0", "limit"},
+                {"/api/notifications?cmiuuid=", "cmiuuid"}, {"/api/notifications?cmiuuid=a&limit=0", "limit"},
                 {"/api/notifications?cmiuuid=a&limit=501", "limit"}, {"/api/notifications?cmiuuid=a&cursor=x", "cursor"}}) {
             Response r = service.api(c[0]);
             assertEquals(400, r.status(), c[0]);
