@@ -210,6 +210,12 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
     private long crmTimeoutMs;
     @PropertyInject("esb.source")
     private String esbSource;
+    @PropertyInject("esb.uri")
+    private String esbUri;
+    @PropertyInject("esb.broker-url")
+    private String esbBrokerUrl;
+    @PropertyInject("esb.amqp-url")
+    private String esbAmqpUrl;
 
     @Override
     public void configure(CamelContext camel) throws Exception {
@@ -217,6 +223,8 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
         // {{millis:<key>}} in a route: a duration setting in milliseconds (a timer's period), ISO-8601 included
         camel.getPropertiesComponent().addPropertiesFunction(Durations.millisFunction(camel.getPropertiesComponent()));
         refuseRetentionWhileDeliveriesRetry();
+        refuseListsWithSpaces(camel);
+        refuseAnEsbWithoutItsBroker();
         warnWhenDownloadsOutlastTheirLease();
         warnWhenCrmForwardsOutlastTheirLease();
         Path data = Path.of(dataDir).normalize();
@@ -330,6 +338,30 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
             // a call would be removed while its deliveries may still be retried
             throw new IllegalArgumentException("retention.max-age (" + retentionMaxAge
                     + ") must be longer than delivery.max-age (" + deliveryMaxAge + "), or 0 to keep everything");
+        }
+    }
+
+    /**
+     * The webhook route matches these with Simple's {@code in}, which does not trim: "a, b" would
+     * never match b, silently. Refused at start instead, naming the setting.
+     */
+    static void refuseListsWithSpaces(CamelContext camel) {
+        for (String key : List.of("alert.hangup-reasons", "crm.kinds", "esb.kinds")) {
+            String value = camel.getPropertiesComponent().resolveProperty(key).orElse("");
+            if (value.chars().anyMatch(Character::isWhitespace)) {
+                throw new IllegalArgumentException(key + " must be a comma-separated list without spaces, such as"
+                        + " incoming-answered-cdr,incoming-missed-cdr (it is '" + value + "')");
+            }
+        }
+    }
+
+    /** A jms: or amqp: esb.uri with no broker to reach would fail every event for a day: refused at start. */
+    private void refuseAnEsbWithoutItsBroker() {
+        if (esbUri.startsWith("jms:") && esbBrokerUrl.isBlank()) {
+            throw new IllegalArgumentException("esb.uri is a jms: endpoint but esb.broker-url is not set (e.g. tcp://broker:61616)");
+        }
+        if (esbUri.startsWith("amqp:") && esbAmqpUrl.isBlank()) {
+            throw new IllegalArgumentException("esb.uri is an amqp: endpoint but esb.amqp-url is not set (e.g. amqp://broker:5672)");
         }
     }
 

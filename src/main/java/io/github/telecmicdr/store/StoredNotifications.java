@@ -1,5 +1,7 @@
 package io.github.telecmicdr.store;
 
+import io.github.telecmicdr.Problem;
+import io.github.telecmicdr.delivery.PermanentFailure;
 import io.github.telecmicdr.telecmi.Cdr;
 import io.github.telecmicdr.telecmi.TelecmiNotification;
 import io.github.telecmicdr.telecmi.TelecmiParser;
@@ -104,7 +106,12 @@ public final class StoredNotifications {
             recordingSkipped = rs.getString("recording_skipped");
         } else {
             // admitted by this parser when it arrived, so it reads the same now
-            call = parser.parseJson(rawPayload.getBytes(StandardCharsets.UTF_8)).call();
+            try {
+                call = parser.parseJson(rawPayload.getBytes(StandardCharsets.UTF_8)).call();
+            } catch (Problem refused) {
+                // admitted once, refused by today's limits: no attempt would read it differently
+                throw new PermanentFailure("the stored notification no longer parses: " + refused.getMessage());
+            }
             recordingSkipped = null;
         }
         Map<String, Object> body = new LinkedHashMap<>();
