@@ -188,9 +188,9 @@ public final class Reconciliation {
         JsonNode answer = json(message.getBody(String.class));
         int code = answer == null ? 0 : number(answer.path("code"));
         String said = answer == null ? "" : telecmiMessage(answer);
-        if (code == 407 || (status != null && status == 401)) {
+        if (code == 407 || (status != null && (status == 401 || status == 403))) {
             throw new CredentialsRefused("TeleCMI refused telecmi.appid and telecmi.secret ("
-                    + (code == 407 ? "code 407" : "HTTP 401") + said + ")");
+                    + (code == 407 ? "code 407" : "HTTP " + status) + said + ")");
         }
         if (status == null || status != 200) {
             throw new PageNotRead("TeleCMI answered page " + window.page() + " with HTTP " + status + (code != 0 ? ", code " + code : "") + said);
@@ -253,9 +253,10 @@ public final class Reconciliation {
     /** The last page was read and every row stored: the account moves on to the window's end. */
     public void windowCompleted(@Variable(WINDOW) PullWindow window) throws SQLException {
         Instant now = clock.instant();
-        // due again half an interval after this one began: with several instances ticking, the next
-        // tick of any of them takes it, and the windows keep the cadence of one instance
-        boolean held = windows.complete(settings.appid(), window, now, window.claimedAt().plus(settings.interval().dividedBy(2)));
+        // due again an interval after this one began, less a little for the tick that claimed it to
+        // have come late: with several instances ticking at different moments, windows still come
+        // about once an interval (half an interval let three instances ask six to eight times an hour)
+        boolean held = windows.complete(settings.appid(), window, now, window.claimedAt().plus(settings.interval()).minus(slack()));
         if (!held) {
             LOG.warn("Reconciliation of {}: the lease passed to another instance before the end; that instance asks again", window);
             return;
@@ -271,7 +272,12 @@ public final class Reconciliation {
             LOG.debug("Reconciled {} with TeleCMI's pull API: {} pages, {} rows, nothing missing", window, window.pagesRead(), window.rowsSeen());
         }
         if (!settings.historyKept().isZero()) {
-            windows.forgetBefore(now.minus(settings.historyKept()));
+            try {
+                windows.forgetBefore(now.minus(settings.historyKept()));
+            } catch (SQLException | RuntimeException e) {
+                // the window is complete: only old history stays a round longer
+                LOG.warn("Reconciliation: old windows could not be forgotten (tried again after the next window): {}", describe(e));
+            }
         }
     }
 
@@ -304,15 +310,23 @@ public final class Reconciliation {
         metrics.reconcileWindow("failed", null);
         if (stopped == null) {
             LOG.warn("Reconciliation of {} failed ({} in a row), asked for again from the same start in about {}: {}", window, failures,
-                    written(backoff.plus(settings.interval().dividedBy(2))), error);
+                    written(backoff.plus(slack())), error);
         }
     }
 
-    /** 1, 2, 4, then 8 intervals after the failed window began (less the half interval a tick may come early by). */
+    /** 1, 2, 4, then 8 intervals after the failed window began (less the slack a tick may come late by). */
     Duration backoff(int failures) {
         long intervals = 1L << Math.min(failures - 1, MAX_BACKOFF_DOUBLINGS);
-        return settings.interval().multipliedBy(intervals).minus(settings.interval().dividedBy(2));
+        return settings.interval().multipliedBy(intervals).minus(slack());
     }
+
+    /** How late, after the moment it is due, the tick that claims a window may come: a quarter interval, at most 30 s. */
+    Duration slack() {
+        Duration quarter = settings.interval().dividedBy(4);
+        return quarter.compareTo(MAX_SLACK) > 0 ? MAX_SLACK : quarter;
+    }
+
+    private static final Duration MAX_SLACK = Duration.ofSeconds(30);
 
     /** GET /api/reconcile: whether reconciliation runs, how far it has come, and its last windows ({@code limit}, default 20). */
     public ObjectNode status(@Header("limit") String limit) throws SQLException {
