@@ -392,7 +392,7 @@
   function renderBulk(deliveries) {
     const failedKinds = [...new Set(deliveries.filter((d) => d.state === 'failed').map((d) => d.kind))].sort();
     const buttons = failedKinds.map((kind) => {
-      const button = el('button', { className: 'quiet', text: 'Retry all failed ' + kind, attrs: { type: 'button' } });
+      const button = el('button', { className: 'quiet', text: 'Retry all failed ' + kind + ' (every call)', attrs: { type: 'button' } });
       button.addEventListener('click', () => retryAll(kind, button));
       return button;
     });

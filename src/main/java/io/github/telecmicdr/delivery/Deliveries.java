@@ -283,7 +283,9 @@ public final class Deliveries {
         if (asked == null || asked.compareTo(backoff) <= 0) {
             return backoff;
         }
-        return asked.compareTo(settings.backoffMax()) > 0 ? settings.backoffMax() : asked;
+        // up to a tenth later, so the deliveries one 429 turned away do not all come back in the same second
+        Duration spread = asked.plusMillis(ThreadLocalRandom.current().nextLong(asked.toMillis() / 10 + 1));
+        return spread.compareTo(settings.backoffMax()) > 0 ? settings.backoffMax() : spread;
     }
 
     Duration backoff(int attempt) {
