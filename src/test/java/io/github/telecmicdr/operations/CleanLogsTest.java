@@ -54,7 +54,7 @@ class CleanLogsTest {
             int mark = LogCapture.get().mark();
             RunningService.Response r = s.getWebhook("cmiuuid=a&x%0AINFO%20forged=1&x%0AINFO%20forged=2");
             assertEquals(400, r.status(), r.body());
-            List<String> logged = LogCapture.get().lines().subList(mark, LogCapture.get().lines().size()).stream()
+            List<String> logged = LogCapture.get().since(mark).stream()
                     .filter(l -> l.contains("forged")).toList();
             assertFalse(logged.isEmpty(), "the refusal is logged");
             for (String line : logged) {

@@ -290,7 +290,7 @@ class ReconciliationTest {
             assertEquals("failed", status.get("windows").get(0).get("outcome").asText());
             assertTrue(status.get("windows").get(0).get("error").asText().contains("code 407"), status.toString());
 
-            List<String> errors = LogCapture.get().lines().subList(mark, LogCapture.get().mark()).stream()
+            List<String> errors = LogCapture.get().since(mark).stream()
                     .filter(l -> l.startsWith("ERROR")).toList();
             assertEquals(1, errors.size(), errors.toString());
             assertTrue(errors.get(0).contains("Reconciliation with TeleCMI's pull API stopped: " + expected), errors.get(0));
@@ -318,7 +318,7 @@ class ReconciliationTest {
             assertTrue(health.contains("reconciliation is off: reconcile.interval is 0"), health);
         }
         assertEquals(0, requests(telecmi).size());
-        List<String> said = LogCapture.get().lines().subList(mark, LogCapture.get().mark()).stream()
+        List<String> said = LogCapture.get().since(mark).stream()
                 .filter(l -> l.contains("Reconciliation with TeleCMI's pull API is off")).toList();
         assertEquals(2, said.size(), "one line per start: " + said);
     }
@@ -332,7 +332,7 @@ class ReconciliationTest {
             assertTrue(failed.get("error").asText().contains("Connect"), failed.toString());
             assertEquals("on", PullApi.status(s).get("state").asText(), "tried again later, not stopped");
         }
-        List<String> trouble = LogCapture.get().lines().subList(mark, LogCapture.get().mark()).stream()
+        List<String> trouble = LogCapture.get().since(mark).stream()
                 .filter(l -> l.startsWith("ERROR") || l.contains("\n\tat ")).toList();
         assertTrue(trouble.isEmpty(), "a warning, no stack trace: " + trouble);
     }
@@ -360,7 +360,7 @@ class ReconciliationTest {
             assertEquals(1, starts.size(), "asked again from the same start: " + failed + " " + completed);
             assertEquals(3, requests(telecmi).stream().map(r -> r.get("start_date").asLong()).filter(t -> t == requests(telecmi)
                     .get(0).get("start_date").asLong()).count());
-            assertEquals(2, LogCapture.get().lines().subList(mark, LogCapture.get().mark()).stream()
+            assertEquals(2, LogCapture.get().since(mark).stream()
                     .filter(l -> l.startsWith("WARN") && l.contains("asked for again from the same start")).count());
             assertEquals("on", PullApi.status(s).get("state").asText());
         }

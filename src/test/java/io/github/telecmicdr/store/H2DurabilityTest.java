@@ -56,7 +56,7 @@ class H2DurabilityTest {
                 assertTrue(rs.next());
                 assertEquals("0", rs.getString(1));
             }
-            List<String> said = LogCapture.get().lines().subList(mark, LogCapture.get().lines().size()).stream()
+            List<String> said = LogCapture.get().since(mark).stream()
                     .filter(l -> l.contains("added WRITE_DELAY=0;DB_CLOSE_ON_EXIT=FALSE")).toList();
             assertEquals(1, said.size(), said.toString());
             assertTrue(!said.get(0).contains(data.toString()), "the URL itself is not logged");

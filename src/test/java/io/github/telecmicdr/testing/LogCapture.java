@@ -39,6 +39,12 @@ public final class LogCapture extends AppenderBase<ILoggingEvent> {
         lines.add(line.toString());
     }
 
+    /** The lines logged since {@link #mark()} answered {@code mark}, from one snapshot (other threads go on logging). */
+    public List<String> since(int mark) {
+        List<String> all = lines();
+        return all.subList(Math.min(mark, all.size()), all.size());
+    }
+
     public List<String> lines() {
         return List.copyOf(lines);
     }

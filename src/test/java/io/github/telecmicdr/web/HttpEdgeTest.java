@@ -124,7 +124,7 @@ class HttpEdgeTest {
                 assertEquals(400, a.status(), c.toString());
                 assertEquals(c.field(), problem(a).get("field").asText(), c.toString());
             }
-            List<String> since = LogCapture.get().lines().subList(mark, LogCapture.get().lines().size());
+            List<String> since = LogCapture.get().since(mark);
             assertEquals(1, since.stream().filter(l -> l.contains("refused")).count(), c + ": one line: " + since);
             assertEquals(List.of(), LogCapture.get().troubleSince(mark), c + ": no error, no stack trace");
             assertFalse(since.stream().anyMatch(l -> l.contains("private-query-marker")), c + ": the query is never logged: " + since);
