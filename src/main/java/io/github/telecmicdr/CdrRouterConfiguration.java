@@ -13,7 +13,6 @@ import io.github.telecmicdr.crm.CrmAnswers;
 import io.github.telecmicdr.crm.CrmRequest;
 import io.github.telecmicdr.crm.PhoneNumbers;
 import io.github.telecmicdr.delivery.ConfiguredDestinations;
-import io.github.telecmicdr.delivery.HttpWithoutRetries;
 import io.github.telecmicdr.esb.Brokers;
 import io.github.telecmicdr.esb.CloudEvents;
 import io.github.telecmicdr.delivery.Deliveries;
@@ -297,12 +296,6 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
     @BindToRegistry
     public RecordingDownloadClient recordingDownloadClient() {
         return new RecordingDownloadClient();
-    }
-
-    /** For a destination's to: http (httpClientConfigurer: "#httpWithoutRetries"): the delivery retries, not the client. */
-    @BindToRegistry
-    public HttpWithoutRetries httpWithoutRetries() {
-        return new HttpWithoutRetries();
     }
 
     /** Readiness goes DOWN, and the webhook answers 503, below this much free space for the data folder. */
