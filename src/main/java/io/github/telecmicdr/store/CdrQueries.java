@@ -286,16 +286,20 @@ public final class CdrQueries {
     }
 
     private static StoredCdr storedCdr(ResultSet rs) throws SQLException {
+        return new StoredCdr(rs.getLong("id"), cdr(rs), rs.getObject("received_at", OffsetDateTime.class).toInstant(),
+                rs.getString("recording_skipped"), rs.getString("source"));
+    }
+
+    /** The answered CDR of the cdr row {@code rs} is on (its columns by their names), wherever it is read. */
+    static Cdr cdr(ResultSet rs) throws SQLException {
         int answered = rs.getInt("answered_seconds");
         Integer answeredSeconds = rs.wasNull() ? null : answered;
         OffsetDateTime callTime = rs.getObject("call_time", OffsetDateTime.class);
-        Cdr cdr = new Cdr(rs.getString("cmiuuid"), rs.getString("appid"), rs.getString("direction"), rs.getString("call_status"),
+        return new Cdr(rs.getString("cmiuuid"), rs.getString("appid"), rs.getString("direction"), rs.getString("call_status"),
                 rs.getString("caller_number"), rs.getString("called_number"), rs.getString("virtual_number"), rs.getString("agent"),
                 rs.getString("team"), answeredSeconds, rs.getString("hangup_reason"), rs.getBoolean("recorded"),
                 rs.getString("recording_filename"), rs.getString("conversation_uuid"), rs.getString("ivr_name"), rs.getString("custom"),
                 callTime == null ? null : callTime.toInstant());
-        return new StoredCdr(rs.getLong("id"), cdr, rs.getObject("received_at", OffsetDateTime.class).toInstant(),
-                rs.getString("recording_skipped"), rs.getString("source"));
     }
 
     private ObjectNode cdrJson(StoredCdr stored) {

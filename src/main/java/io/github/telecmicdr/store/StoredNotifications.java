@@ -95,14 +95,7 @@ public final class StoredNotifications {
         String recordingSkipped;
         boolean answeredCdr = rawPayload == null;
         if (answeredCdr) {
-            int answered = rs.getInt("answered_seconds");
-            Integer answeredSeconds = rs.wasNull() ? null : answered;
-            OffsetDateTime callTime = rs.getObject("call_time", OffsetDateTime.class);
-            call = new Cdr(rs.getString("cmiuuid"), rs.getString("appid"), rs.getString("direction"), rs.getString("call_status"),
-                    rs.getString("caller_number"), rs.getString("called_number"), rs.getString("virtual_number"), rs.getString("agent"),
-                    rs.getString("team"), answeredSeconds, rs.getString("hangup_reason"), rs.getBoolean("recorded"),
-                    rs.getString("recording_filename"), rs.getString("conversation_uuid"), rs.getString("ivr_name"), rs.getString("custom"),
-                    callTime == null ? null : callTime.toInstant());
+            call = CdrQueries.cdr(rs);
             recordingSkipped = rs.getString("recording_skipped");
         } else {
             // admitted by this parser when it arrived, so it reads the same now
