@@ -40,7 +40,7 @@ public final class CdrQueries {
     private static final String CDR_COLUMNS = "n.id, c.cmiuuid, c.appid, c.direction, c.call_status, c.caller_number,"
             + " c.called_number, c.virtual_number, c.agent, c.team, c.answered_seconds, c.hangup_reason, c.recorded,"
             + " c.recording_filename, c.conversation_uuid, c.ivr_name, c.custom, c.call_time, c.received_at, c.recording_skipped, n.source"
-            + " FROM cdr c JOIN notification n ON n.cmiuuid = c.cmiuuid AND n.kind = 'incoming-answered-cdr'";
+            + " FROM cdr c JOIN notification n ON n.id = c.notification_id";
 
     private final DataSource dataSource;
     private final ObjectMapper mapper;
@@ -50,10 +50,13 @@ public final class CdrQueries {
         this.mapper = mapper;
     }
 
+    /** A call's answered CDR: by notification's unique (cmiuuid, kind), then the CDR row's key (V7). */
+    static final String FIND = "SELECT " + CDR_COLUMNS + " WHERE n.cmiuuid = ? AND n.kind = 'incoming-answered-cdr'";
+
     /** The stored answered CDR of a call, or null. */
     public StoredCdr find(String cmiuuid) throws SQLException {
         try (Connection c = dataSource.getConnection();
-             PreparedStatement ps = c.prepareStatement("SELECT " + CDR_COLUMNS + " WHERE c.cmiuuid = ?")) {
+             PreparedStatement ps = c.prepareStatement(FIND)) {
             ps.setString(1, cmiuuid);
             try (ResultSet rs = ps.executeQuery()) {
                 return rs.next() ? storedCdr(rs) : null;

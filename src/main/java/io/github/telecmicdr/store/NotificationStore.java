@@ -39,8 +39,10 @@ public final class NotificationStore extends ServiceSupport {
     private static final String INSERT_CDR =
             "INSERT INTO cdr (cmiuuid, appid, direction, call_status, caller_number, called_number,"
                     + " virtual_number, agent, team, answered_seconds, hangup_reason, recorded, recording_filename,"
-                    + " conversation_uuid, ivr_name, custom, call_time, received_at, recording_skipped)"
-                    + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+                    + " conversation_uuid, ivr_name, custom, call_time, received_at, recording_skipped, notification_id)"
+                    + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+                    // the row is keyed by its notification, inserted just before in the same transaction
+                    + " (SELECT id FROM notification WHERE cmiuuid = ? AND kind = '" + TelecmiNotification.INCOMING_ANSWERED_CDR + "'))";
 
     /** The variable naming where the notification came from: {@value #WEBHOOK} when unset, or {@value #RECONCILE}. */
     public static final String SOURCE = "notificationSource";
@@ -248,5 +250,6 @@ public final class NotificationStore extends ServiceSupport {
         ps.setObject(++i, cdr.callTime() == null ? null : cdr.callTime().atOffset(ZoneOffset.UTC), Types.TIMESTAMP_WITH_TIMEZONE);
         ps.setObject(++i, receivedAt);
         ps.setString(++i, recordingSkipped);
+        ps.setString(++i, cdr.cmiuuid());
     }
 }

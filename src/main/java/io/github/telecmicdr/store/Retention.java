@@ -1,7 +1,6 @@
 package io.github.telecmicdr.store;
 
 import io.github.telecmicdr.delivery.Delivery;
-import io.github.telecmicdr.telecmi.TelecmiNotification;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -81,7 +80,6 @@ public final class Retention {
      */
     private int removeBatch(OffsetDateTime cutoff) throws SQLException {
         List<Long> ids = new ArrayList<>();
-        Set<String> answeredCalls = new LinkedHashSet<>();
         Set<String> alertFiles = new LinkedHashSet<>();
         Set<String> filesToCheck = new LinkedHashSet<>();
         Database.inTransaction(dataSource, c -> {
@@ -91,9 +89,6 @@ public final class Retention {
                     while (rs.next() && rs.getObject(4, OffsetDateTime.class).isBefore(cutoff)) {
                         ids.add(rs.getLong(1));
                         alertFiles.add(Delivery.fileName(rs.getString(3), rs.getString(2)) + ".eml");
-                        if (TelecmiNotification.INCOMING_ANSWERED_CDR.equals(rs.getString(3))) {
-                            answeredCalls.add(rs.getString(2));
-                        }
                     }
                 }
             }
@@ -110,17 +105,11 @@ public final class Retention {
                     }
                 }
             }
-            // children first: a recording names its delivery, a delivery its notification
+            // children first: a recording names its delivery, a delivery and a CDR row their notification
             for (String sql : new String[] {"DELETE FROM recording WHERE delivery_id IN (" + theirDeliveries + ")",
-                    "DELETE FROM delivery WHERE notification_id = ANY (?)"}) {
+                    "DELETE FROM delivery WHERE notification_id = ANY (?)", "DELETE FROM cdr WHERE notification_id = ANY (?)"}) {
                 try (PreparedStatement ps = c.prepareStatement(sql)) {
                     ps.setArray(1, notifications);
-                    ps.executeUpdate();
-                }
-            }
-            if (!answeredCalls.isEmpty()) {
-                try (PreparedStatement ps = c.prepareStatement("DELETE FROM cdr WHERE cmiuuid = ANY (?)")) {
-                    ps.setArray(1, c.createArrayOf("VARCHAR", answeredCalls.toArray()));
                     ps.executeUpdate();
                 }
             }

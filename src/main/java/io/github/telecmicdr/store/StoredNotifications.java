@@ -3,7 +3,6 @@ package io.github.telecmicdr.store;
 import io.github.telecmicdr.Problem;
 import io.github.telecmicdr.delivery.PermanentFailure;
 import io.github.telecmicdr.telecmi.Cdr;
-import io.github.telecmicdr.telecmi.TelecmiNotification;
 import io.github.telecmicdr.telecmi.TelecmiParser;
 
 import javax.sql.DataSource;
@@ -34,8 +33,7 @@ public final class StoredNotifications {
             + " c.direction, c.call_status, c.caller_number, c.called_number, c.virtual_number, c.agent, c.team,"
             + " c.answered_seconds, c.hangup_reason, c.recorded, c.recording_filename, c.conversation_uuid, c.ivr_name,"
             + " c.custom, c.call_time, c.recording_skipped"
-            + " FROM notification n LEFT JOIN cdr c ON c.cmiuuid = n.cmiuuid AND n.kind = '"
-            + TelecmiNotification.INCOMING_ANSWERED_CDR + "' WHERE n.id";
+            + " FROM notification n LEFT JOIN cdr c ON c.notification_id = n.id WHERE n.id";
 
     private final DataSource dataSource;
     private final TelecmiParser parser;
