@@ -6,6 +6,8 @@ import com.google.i18n.phonenumbers.PhoneNumberUtil.PhoneNumberFormat;
 import com.google.i18n.phonenumbers.Phonenumber.PhoneNumber;
 
 import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Pattern;
 
 /**
@@ -48,8 +50,16 @@ public final class PhoneNumbers {
     private static final Pattern DIALLABLE = Pattern.compile("\\+?[0-9 ().\\-]+");
     private static final Pattern BARE_DIGITS = Pattern.compile("[1-9][0-9 ().\\-]*");
 
+    /**
+     * Readings kept, at most: a call's own numbers (to, virtual_number) recur on every call, and
+     * libphonenumber takes tens of microseconds a reading. Emptied when full, so it stays this small.
+     */
+    static final int CACHED_READINGS = 4096;
+
     private final PhoneNumberUtil util = PhoneNumberUtil.getInstance();
     private final String defaultRegion;
+    /** Number as written → its E.164, or "" when it is not a valid number. */
+    private final Map<String, String> readings = new ConcurrentHashMap<>();
 
     /**
      * @param defaultRegion an ISO 3166 region code libphonenumber knows ({@code IN}, {@code GB},
@@ -71,9 +81,23 @@ public final class PhoneNumbers {
 
     /** The number in E.164 ({@code +919876543210}), or {@code null} unless it is a valid number; see the class comment for how it is read. */
     public String e164(String number) {
-        if (number == null) {
-            return null;
+        if (number == null || number.length() > MAX_LENGTH) {
+            // too long to be a number even padded: not read, and not kept
+            return number == null || number.strip().length() > MAX_LENGTH ? null : read(number);
         }
+        String known = readings.get(number);
+        if (known == null) {
+            if (readings.size() >= CACHED_READINGS) {
+                readings.clear();
+            }
+            String read = read(number);
+            known = read == null ? "" : read;
+            readings.put(number, known);
+        }
+        return known.isEmpty() ? null : known;
+    }
+
+    private String read(String number) {
         String text = number.strip();
         if (text.length() > MAX_LENGTH || !DIALLABLE.matcher(text).matches()) {
             return null;

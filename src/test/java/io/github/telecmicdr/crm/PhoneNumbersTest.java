@@ -96,4 +96,19 @@ class PhoneNumbersTest {
         }
         assertFalse(new PhoneNumbers(" us ").e164("6502530000") == null);
     }
+
+    @Test
+    void readingsKeptForRecurringNumbersStayTrueWhenTheCacheFillsAndEmpties() {
+        PhoneNumbers numbers = new PhoneNumbers("IN");
+        for (int round = 0; round < 2; round++) {
+            for (int i = 0; i < PhoneNumbers.CACHED_READINGS + 500; i++) {
+                String mobile = "98" + String.format("%08d", i);
+                assertEquals("+91" + mobile, numbers.e164(mobile), mobile);
+                assertNull(numbers.e164("12" + i), "12" + i);
+            }
+        }
+        assertEquals("+919876543210", numbers.e164("91-98765-43210"));
+        assertNull(numbers.e164("anonymous"));
+        assertEquals("+919876543210", numbers.e164(" ".repeat(40) + "9876543210" + " ".repeat(40)), "padded past the bound, still read");
+    }
 }
