@@ -29,6 +29,11 @@ import java.util.concurrent.TimeUnit;
 final class DeliveryConsumer extends DefaultConsumer implements ShutdownAware {
 
     private static final Logger LOG = LoggerFactory.getLogger(DeliveryConsumer.class);
+    /**
+     * Under load, how long a claim waits for more workers to come free: a claim is a commit, and one
+     * claim for several workers costs the database what one for a single worker does (bench/README.md).
+     */
+    static final long GATHER_MS = 5;
 
     private final DeliveryEndpoint endpoint;
     private final Deliveries deliveries;
@@ -75,8 +80,13 @@ final class DeliveryConsumer extends DefaultConsumer implements ShutdownAware {
         claimer.execute(this::claimLoop);
     }
 
-    /** Waits for a free worker, claims as many due deliveries as there are free workers, hands them out. */
+    /**
+     * Waits for a free worker, claims as many due deliveries as there are free workers, hands them
+     * out. While the last claim found work and some workers are still busy, it first waits
+     * {@link #GATHER_MS} for more of them to come free.
+     */
     private void claimLoop() {
+        boolean underLoad = false;
         while (running) {
             try {
                 if (!free.tryAcquire(pollMs, TimeUnit.MILLISECONDS)) {
@@ -87,6 +97,10 @@ final class DeliveryConsumer extends DefaultConsumer implements ShutdownAware {
                 return;
             }
             int slots = 1 + free.drainPermits();
+            if (underLoad && slots < concurrency) {
+                waitQuietly(Math.min(GATHER_MS, pollMs));
+                slots += free.drainPermits();
+            }
             List<Delivery> claimed = List.of();
             try {
                 claimed = running ? deliveries.claim(kind, slots) : List.of();
@@ -105,6 +119,7 @@ final class DeliveryConsumer extends DefaultConsumer implements ShutdownAware {
                     LOG.warn("Delivery {} not started ({}); it is taken again when its lease expires", delivery.id(), e.toString());
                 }
             }
+            underLoad = !claimed.isEmpty();
             if (claimed.isEmpty()) {
                 // nothing is due (or the database is away): look again after the poll interval
                 waitQuietly(pollMs);
