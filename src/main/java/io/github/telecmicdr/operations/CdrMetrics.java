@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -43,6 +44,7 @@ public final class CdrMetrics {
     private final DataSource dataSource;
     private final Clock clock;
     private final Map<String, Counter> counters = new ConcurrentHashMap<>();
+    private final Map<String, Timer> webhookTimers = new ConcurrentHashMap<>();
     private final Set<String> measuredKinds = ConcurrentHashMap.newKeySet();
     private volatile Snapshot snapshot = new Snapshot(0, Map.of(), Map.of());
     private final Counter reconcileRowsSeen;
@@ -125,11 +127,27 @@ public final class CdrMetrics {
      * kind, and each value of a label is a series kept for good.
      */
     public void notification(String kind, String outcome, String reason) {
-        String label = TelecmiNotification.DOCUMENTED_KINDS.contains(kind) || UNKNOWN_KIND.equals(kind) ? kind : OTHER_KIND;
+        String label = label(kind);
         String key = label + "/" + outcome + "/" + reason;
         counters.computeIfAbsent(key, k -> Counter.builder("cdr_router_notifications_total")
                 .description("Webhook deliveries by notification kind and outcome")
                 .tag("kind", label).tag("outcome", outcome).tag("reason", reason).register(registry)).increment();
+    }
+
+    /**
+     * A webhook answered 200, stored or duplicate: counted, and timed from its request to its answer
+     * (what Camel's per-route timers told, which are off by default: application.properties).
+     */
+    public void answered(String kind, String outcome, long millis) {
+        notification(kind, outcome, "none");
+        String label = label(kind);
+        webhookTimers.computeIfAbsent(label + "/" + outcome, k -> Timer.builder("cdr_router_webhook_duration_seconds")
+                .description("Time from a webhook request to its answer, stored or duplicate")
+                .tag("kind", label).tag("outcome", outcome).register(registry)).record(millis, TimeUnit.MILLISECONDS);
+    }
+
+    private static String label(String kind) {
+        return TelecmiNotification.DOCUMENTED_KINDS.contains(kind) || UNKNOWN_KIND.equals(kind) ? kind : OTHER_KIND;
     }
 
     /** One delivery attempt ended: done, retry or failed. */

@@ -8,7 +8,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One log line and one count per webhook delivery: what it was (kind, cmiuuid), what became of it
+ * One log line and one count per webhook delivery (and a timer for those answered 200): what it was (kind, cmiuuid), what became of it
  * (stored, duplicate, or refused and why) and how long it took. Never the token or the body.
  */
 public final class WebhookOutcomes {
@@ -24,9 +24,10 @@ public final class WebhookOutcomes {
     /** The last step of the webhook route: the receipt is the body. */
     public void answered(Exchange exchange) {
         StoreReceipt receipt = exchange.getMessage().getBody(StoreReceipt.class);
-        metrics.notification(receipt.kind(), receipt.status(), "none");
+        long millis = exchange.getClock().elapsed();
+        metrics.answered(receipt.kind(), receipt.status(), millis);
         LOG.info("webhook {} kind={} cmiuuid={} outcome={} in {} ms", exchange.getVariable("httpMethod", "POST", String.class),
-                receipt.kind(), receipt.cmiuuid(), receipt.status(), exchange.getClock().elapsed());
+                receipt.kind(), receipt.cmiuuid(), receipt.status(), millis);
     }
 
     /** Refused inside the route (after the body was read). */

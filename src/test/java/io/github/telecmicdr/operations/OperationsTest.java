@@ -58,6 +58,9 @@ class OperationsTest {
             assertTrue(metrics.contains("cdr_router_notifications_total{kind=\"unknown\",outcome=\"rejected\",reason=\"bad_request\"} 1.0"), metrics);
             assertTrue(metrics.contains("cdr_router_notifications_total{kind=\"unknown\",outcome=\"rejected\",reason=\"unauthorized\"} 1.0"), metrics);
             assertTrue(metrics.contains("cdr_router_delivery_duration_seconds_count{kind=\"alert-email\",outcome=\"done\"} 1"), metrics);
+            assertTrue(metrics.contains("cdr_router_webhook_duration_seconds_count{kind=\"incoming-answered-cdr\",outcome=\"stored\"} 1"), metrics);
+            assertTrue(metrics.contains("cdr_router_webhook_duration_seconds_count{kind=\"incoming-answered-cdr\",outcome=\"duplicate\"} 1"), metrics);
+            assertFalse(metrics.contains("camel_route_policy") || metrics.contains("camel_exchanges"), "Camel's per-route metrics are off by default");
             assertTrue(metrics.contains("cdr_router_delivery_backlog{kind=\"alert-email\"} 0.0"), metrics);
             assertTrue(metrics.contains("cdr_router_delivery_oldest_pending_age_seconds{kind=\"alert-email\"}"), metrics);
             assertTrue(metrics.contains("jvm_memory_used_bytes"), "JVM metrics too");
