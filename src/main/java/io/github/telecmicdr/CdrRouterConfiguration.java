@@ -290,7 +290,7 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
 
     @BindToRegistry
     public FanOutFields fanOutFields() {
-        return new FanOutFields();
+        return new FanOutFields(!crmUrl.isBlank(), !esbUri.isBlank());
     }
 
     @BindToRegistry
