@@ -1,12 +1,10 @@
 package io.github.telecmicdr.operations;
 
-import ch.qos.logback.classic.AsyncAppender;
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.classic.spi.LoggingEvent;
-import ch.qos.logback.core.OutputStreamAppender;
 import io.github.telecmicdr.testing.LogCapture;
 import io.github.telecmicdr.testing.RunningService;
 import org.junit.jupiter.api.Test;
@@ -29,9 +27,7 @@ class CleanLogsTest {
     static String written(String message) {
         LoggerContext context = (LoggerContext) LoggerFactory.getILoggerFactory();
         Logger root = context.getLogger(Logger.ROOT_LOGGER_NAME);
-        AsyncAppender async = (AsyncAppender) root.getAppender("ASYNC");
-        @SuppressWarnings("unchecked")
-        OutputStreamAppender<ILoggingEvent> console = (OutputStreamAppender<ILoggingEvent>) async.getAppender("CONSOLE");
+        BatchedConsoleAppender console = (BatchedConsoleAppender) root.getAppender("CONSOLE");
         LoggingEvent event = new LoggingEvent(CleanLogsTest.class.getName(), context.getLogger("io.github.telecmicdr.webhook"),
                 Level.INFO, message, null, null);
         return new String(console.getEncoder().encode(event), StandardCharsets.UTF_8);
