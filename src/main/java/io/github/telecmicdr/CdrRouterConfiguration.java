@@ -115,6 +115,8 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
     private int dbPoolSize;
     @PropertyInject("db.max-batch")
     private int dbMaxBatch;
+    @PropertyInject("delivery.yield-to-webhooks-above")
+    private int deliveryYieldAbove;
     @PropertyInject("db.connection-timeout-ms")
     private long dbConnectionTimeoutMs;
     @PropertyInject("retention.max-age")
@@ -565,7 +567,11 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
     }
 
     private NotificationStore notificationStore(HikariDataSource dataSource, Deliveries deliveries, Clock clock) {
-        return new NotificationStore(dataSource, deliveries, clock, dbMaxBatch, commitWaitBound());
+        NotificationStore store = new NotificationStore(dataSource, deliveries, clock, dbMaxBatch, commitWaitBound());
+        if (deliveryYieldAbove > 0) {
+            deliveries.yieldWhile(store::waitingForCommit, deliveryYieldAbove);
+        }
+        return store;
     }
 
     private Retention retention(HikariDataSource dataSource, Clock clock, Path data) {

@@ -26,6 +26,7 @@ import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.BooleanSupplier;
+import java.util.function.IntSupplier;
 
 /**
  * The lifecycle of every follow-up: planned with the CDR, claimed by one atomic conditional update
@@ -64,6 +65,12 @@ public final class Deliveries {
     }
 
     /** @param stopping true once the service is stopping: from then on nothing more is claimed */
+    /** How long deliveries keep yielding after webhooks were last seen queuing. */
+    static final Duration YIELD_HOLD = Duration.ofMillis(250);
+    private volatile IntSupplier waitingWebhooks = () -> 0;
+    private volatile int yieldAbove = Integer.MAX_VALUE;
+    private volatile long lastQueued = System.nanoTime() - YIELD_HOLD.toNanos();
+
     public Deliveries(DataSource dataSource, ObjectMapper mapper, Clock clock, Settings settings, CdrMetrics metrics, Collection<String> secrets,
                       BooleanSupplier stopping) {
         this.dataSource = dataSource;
@@ -74,6 +81,27 @@ public final class Deliveries {
         this.metrics = metrics;
         this.completions = new GroupCommit<>("delivery-completions", dataSource, 256, settings.commitWaitBound(), this::markDone);
         this.secrets = secrets.stream().filter(s -> s != null && s.length() >= 4).toList();
+    }
+
+    /**
+     * While more than {@code above} webhook requests wait for their commit ({@code waiting}), and
+     * for {@link #YIELD_HOLD} after, each delivery kind works one delivery at a time
+     * ({@code delivery.yield-to-webhooks-above}): the acknowledgements get the CPU. The hold keeps a
+     * burst from letting every worker in between two commits, when the queue is briefly short.
+     */
+    public void yieldWhile(IntSupplier waiting, int above) {
+        this.waitingWebhooks = waiting;
+        this.yieldAbove = above;
+    }
+
+    /** True while webhooks are queuing for the database (or were, within {@link #YIELD_HOLD}). */
+    public boolean webhooksQueuing() {
+        long now = System.nanoTime();
+        if (waitingWebhooks.getAsInt() > yieldAbove) {
+            lastQueued = now;
+            return true;
+        }
+        return now - lastQueued < YIELD_HOLD.toNanos();
     }
 
     /** The statement that plans deliveries; {@link #plan} adds to its batch. */

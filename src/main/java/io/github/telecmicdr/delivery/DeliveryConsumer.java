@@ -34,6 +34,8 @@ final class DeliveryConsumer extends DefaultConsumer implements ShutdownAware {
      * claim for several workers costs the database what one for a single worker does (bench/README.md).
      */
     static final long GATHER_MS = 5;
+    /** While webhooks queue, a kind starts at most one delivery this often: ≤ 50 a second. */
+    static final long YIELD_SPACING_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
 
     private final DeliveryEndpoint endpoint;
     private final Deliveries deliveries;
@@ -83,10 +85,13 @@ final class DeliveryConsumer extends DefaultConsumer implements ShutdownAware {
     /**
      * Waits for a free worker, claims as many due deliveries as there are free workers, hands them
      * out. While the last claim found work and some workers are still busy, it first waits
-     * {@link #GATHER_MS} for more of them to come free.
+     * {@link #GATHER_MS} for more of them to come free. While webhooks are queuing for the database
+     * ({@link Deliveries#webhooksQueuing}), it works one delivery at a time, at most one every
+     * 20 ms.
      */
     private void claimLoop() {
         boolean underLoad = false;
+        long lastClaimed = System.nanoTime() - YIELD_SPACING_NANOS;
         while (running) {
             try {
                 if (!free.tryAcquire(pollMs, TimeUnit.MILLISECONDS)) {
@@ -96,8 +101,17 @@ final class DeliveryConsumer extends DefaultConsumer implements ShutdownAware {
                 Thread.currentThread().interrupt();
                 return;
             }
-            int slots = 1 + free.drainPermits();
-            if (underLoad && slots < concurrency) {
+            boolean yielding = deliveries.webhooksQueuing();
+            if (yielding && (concurrency - free.availablePermits() > 1 || System.nanoTime() - lastClaimed < YIELD_SPACING_NANOS)) {
+                // webhooks are queuing for the database: one delivery of this kind at a time, at most
+                // one every YIELD_SPACING, so that their acknowledgements get the CPU; the rest
+                // waits, planned and durable, and is worked at full concurrency once they are answered
+                free.release();
+                waitQuietly(Math.min(GATHER_MS, pollMs));
+                continue;
+            }
+            int slots = 1 + (yielding ? 0 : free.drainPermits());
+            if (!yielding && underLoad && slots < concurrency) {
                 waitQuietly(Math.min(GATHER_MS, pollMs));
                 slots += free.drainPermits();
             }
@@ -120,6 +134,9 @@ final class DeliveryConsumer extends DefaultConsumer implements ShutdownAware {
                 }
             }
             underLoad = !claimed.isEmpty();
+            if (underLoad) {
+                lastClaimed = System.nanoTime();
+            }
             if (claimed.isEmpty()) {
                 // nothing is due (or the database is away): look again after the poll interval
                 waitQuietly(pollMs);

@@ -17,6 +17,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Group commit: callers on many threads hand in writes; one writer thread puts everything waiting
@@ -63,6 +64,8 @@ public final class GroupCommit<T, R> extends ServiceSupport {
     private volatile boolean running = true;
     /** The batch in the writer's hands, for the health check: when it was taken (0: none). */
     private volatile long batchTakenAt;
+    /** Callers waiting for their commit right now. */
+    private final AtomicInteger waiting = new AtomicInteger();
 
     /**
      * @param waitBound how long a caller waits for its commit before giving up (the write may still
@@ -88,6 +91,7 @@ public final class GroupCommit<T, R> extends ServiceSupport {
             throw new SQLException("the service is stopping; nothing was written");
         }
         Pending<T, R> pending = new Pending<>(item, new CompletableFuture<>(), System.nanoTime());
+        waiting.incrementAndGet();
         queue.add(pending);
         try {
             return pending.answer().get(waitBoundNanos, TimeUnit.NANOSECONDS);
@@ -105,7 +109,14 @@ public final class GroupCommit<T, R> extends ServiceSupport {
                 throw sql;
             }
             throw new SQLException("the write failed: " + e.getCause(), e.getCause());
+        } finally {
+            waiting.decrementAndGet();
         }
+    }
+
+    /** How many callers are waiting for their commit right now. */
+    public int waiting() {
+        return waiting.get();
     }
 
     /**

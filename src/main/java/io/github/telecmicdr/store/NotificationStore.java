@@ -194,6 +194,11 @@ public final class NotificationStore extends ServiceSupport {
         return outcomes;
     }
 
+    /** Webhook requests (and reconciled calls) waiting for their commit right now. */
+    public int waitingForCommit() {
+        return groupCommit.waiting();
+    }
+
     /** Null while notifications are written, else what is wrong with the writer (for the health check). */
     public String writerProblem() {
         return groupCommit.problem();
