@@ -17,7 +17,9 @@ import java.util.concurrent.BlockingQueue;
  * thread for each line and its console appender flushed each line with a write of its own: at a
  * few thousand webhooks a second, their one line each cost ~8% of the service's CPU
  * (bench/README.md). No line is dropped: a full queue ({@code queueSize}) slows the caller down
- * instead, and the lines waiting are written when logging stops or the JVM exits.
+ * instead, a caller whose thread is interrupted still logs, and once logging stops or the JVM
+ * begins to exit every line is written at once, on the caller's thread. Only a kill -9 can lose
+ * the lines of the last {@code flushIntervalMs}.
  */
 public final class BatchedConsoleAppender extends UnsynchronizedAppenderBase<ILoggingEvent> {
 
@@ -28,6 +30,8 @@ public final class BatchedConsoleAppender extends UnsynchronizedAppenderBase<ILo
     private Thread writer;
     private Thread exitHook;
     private volatile boolean running;
+    /** Set when logging stops or the JVM exits: from then on each line is written as it comes. */
+    private volatile boolean direct;
 
     public Encoder<ILoggingEvent> getEncoder() {
         return encoder;
@@ -61,7 +65,10 @@ public final class BatchedConsoleAppender extends UnsynchronizedAppenderBase<ILo
         writer.setDaemon(true);
         writer.start();
         // the daemon writer ends with the JVM: what is still queued then is written by this hook
-        exitHook = new Thread(this::writeWaiting, "log-writer-exit");
+        exitHook = new Thread(() -> {
+            direct = true;
+            writeWaiting();
+        }, "log-writer-exit");
         Runtime.getRuntime().addShutdownHook(exitHook);
         super.start();
     }
@@ -70,12 +77,36 @@ public final class BatchedConsoleAppender extends UnsynchronizedAppenderBase<ILo
     protected void append(ILoggingEvent event) {
         // formatted now, on the caller's thread, while its MDC and arguments are what they were
         event.prepareForDeferredProcessing();
-        try {
-            // the writer does not wait on the queue, so adding a line wakes no thread
-            queue.put(event);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+        if (direct) {
+            writeNow(event);
+            return;
         }
+        // the writer does not wait on the queue, so adding a line wakes no thread
+        if (queue.offer(event)) {
+            return;
+        }
+        // full: wait for room, even on a thread that is being interrupted (its line is kept)
+        boolean interrupted = Thread.interrupted();
+        try {
+            while (true) {
+                try {
+                    queue.put(event);
+                    break;
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /** Writes what is waiting, then this line: logging is stopping, nothing waits for the writer. */
+    private synchronized void writeNow(ILoggingEvent event) {
+        writeWaiting();
+        write(List.of(event));
     }
 
     private void writeLoop() {
@@ -85,15 +116,23 @@ public final class BatchedConsoleAppender extends UnsynchronizedAppenderBase<ILo
             } catch (InterruptedException e) {
                 break;
             }
-            writeWaiting();
+            try {
+                writeWaiting();
+            } catch (Throwable e) {
+                // never leave the queue to fill up: callers would wait on it for good
+                addError("Could not write log lines", e);
+            }
         }
-        writeWaiting();
     }
 
     /** Writes every line waiting, in one write. */
     private synchronized void writeWaiting() {
         List<ILoggingEvent> batch = new ArrayList<>();
         queue.drainTo(batch);
+        write(batch);
+    }
+
+    private void write(List<ILoggingEvent> batch) {
         if (batch.isEmpty()) {
             return;
         }
@@ -116,6 +155,8 @@ public final class BatchedConsoleAppender extends UnsynchronizedAppenderBase<ILo
         if (!isStarted()) {
             return;
         }
+        // lines logged from here on are written at once; those waiting are written below
+        direct = true;
         running = false;
         writer.interrupt();
         try {

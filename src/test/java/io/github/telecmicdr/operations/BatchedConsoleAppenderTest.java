@@ -13,6 +13,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -73,5 +74,42 @@ class BatchedConsoleAppenderTest {
                 assertEquals(prefix + i + (i == 7 ? "?forged line" : ""), own.get(i));
             }
         }
+    }
+
+    @Test
+    void anInterruptedThreadsLinesAreKeptAndItStaysInterrupted() throws Exception {
+        PrintStream stdout = System.out;
+        ByteArrayOutputStream captured = new ByteArrayOutputStream();
+        LoggerContext context = (LoggerContext) LoggerFactory.getILoggerFactory();
+        BatchedConsoleAppender appender = new BatchedConsoleAppender();
+        AtomicBoolean stillInterrupted = new AtomicBoolean();
+        try {
+            System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
+            PatternLayoutEncoder encoder = new PatternLayoutEncoder();
+            encoder.setContext(context);
+            encoder.setPattern("%msg%n");
+            encoder.start();
+            appender.setContext(context);
+            appender.setEncoder(encoder);
+            // one place: the second line finds the queue full, on a thread that is interrupted
+            appender.setQueueSize(1);
+            appender.setFlushIntervalMs(20);
+            appender.start();
+            Thread logging = new Thread(() -> {
+                Thread.currentThread().interrupt();
+                for (int i = 0; i < 5; i++) {
+                    appender.doAppend(new LoggingEvent("test", context.getLogger("test"), Level.INFO, "interrupted line " + i, null, null));
+                }
+                stillInterrupted.set(Thread.currentThread().isInterrupted());
+            });
+            logging.start();
+            logging.join(30_000);
+            appender.stop();
+        } finally {
+            System.setOut(stdout);
+        }
+        List<String> lines = captured.toString(StandardCharsets.UTF_8).lines().filter(l -> l.startsWith("interrupted line ")).toList();
+        assertEquals(List.of("interrupted line 0", "interrupted line 1", "interrupted line 2", "interrupted line 3", "interrupted line 4"), lines);
+        assertTrue(stillInterrupted.get(), "the caller's interrupt is kept");
     }
 }
