@@ -261,6 +261,7 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
         camel.addService(claiming(deliveries), true, true);
         bind(camel, "deliveryQueries", new DeliveryQueries(dataSource, objectMapper));
         NotificationStore notificationStore = bind(camel, "notificationStore", notificationStore(dataSource, deliveries, clock));
+        metrics.webhooksWaiting(notificationStore::waitingForCommit);
         camel.addService(notificationStore, true, true);
         bind(camel, "writerHealthCheck", new WriterHealthCheck(Map.of(
                 "notifications", notificationStore::writerProblem, "delivery completions", deliveries::writerProblem)));
@@ -568,6 +569,9 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
 
     private NotificationStore notificationStore(HikariDataSource dataSource, Deliveries deliveries, Clock clock) {
         NotificationStore store = new NotificationStore(dataSource, deliveries, clock, dbMaxBatch, commitWaitBound());
+        if (deliveryYieldAbove < 0) {
+            throw new IllegalArgumentException("delivery.yield-to-webhooks-above must be 0 (off) or more, not " + deliveryYieldAbove);
+        }
         if (deliveryYieldAbove > 0) {
             deliveries.yieldWhile(store::waitingForCommit, deliveryYieldAbove);
         }

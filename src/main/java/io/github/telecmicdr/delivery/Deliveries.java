@@ -25,6 +25,8 @@ import java.util.Collection;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.function.IntSupplier;
 
@@ -64,12 +66,15 @@ public final class Deliveries {
                            Duration commitWaitBound) {
     }
 
-    /** @param stopping true once the service is stopping: from then on nothing more is claimed */
     /** How long deliveries keep yielding after webhooks were last seen queuing. */
     static final Duration YIELD_HOLD = Duration.ofMillis(250);
     private volatile IntSupplier waitingWebhooks = () -> 0;
     private volatile int yieldAbove = Integer.MAX_VALUE;
     private volatile long lastQueued = System.nanoTime() - YIELD_HOLD.toNanos();
+    private final AtomicBoolean yielding = new AtomicBoolean();
+    private volatile long yieldingSince;
+
+    /** @param stopping true once the service is stopping: from then on nothing more is claimed */
 
     public Deliveries(DataSource dataSource, ObjectMapper mapper, Clock clock, Settings settings, CdrMetrics metrics, Collection<String> secrets,
                       BooleanSupplier stopping) {
@@ -97,11 +102,25 @@ public final class Deliveries {
     /** True while webhooks are queuing for the database (or were, within {@link #YIELD_HOLD}). */
     public boolean webhooksQueuing() {
         long now = System.nanoTime();
-        if (waitingWebhooks.getAsInt() > yieldAbove) {
+        int waiting = waitingWebhooks.getAsInt();
+        boolean queuing;
+        if (waiting > yieldAbove) {
             lastQueued = now;
-            return true;
+            queuing = true;
+        } else {
+            queuing = now - lastQueued < YIELD_HOLD.toNanos();
         }
-        return now - lastQueued < YIELD_HOLD.toNanos();
+        // one line when deliveries start yielding and one when they stop, however many consumers ask
+        if (queuing != yielding.get() && yielding.compareAndSet(!queuing, queuing)) {
+            if (queuing) {
+                yieldingSince = now;
+                LOG.info("Deliveries yield to webhooks: {} requests wait for their commit (delivery.yield-to-webhooks-above {});"
+                        + " one delivery of each kind at a time until they are answered", waiting, yieldAbove);
+            } else {
+                LOG.info("Deliveries no longer yield to webhooks, after {} ms", TimeUnit.NANOSECONDS.toMillis(now - yieldingSince));
+            }
+        }
+        return queuing;
     }
 
     /** The statement that plans deliveries; {@link #plan} adds to its batch. */

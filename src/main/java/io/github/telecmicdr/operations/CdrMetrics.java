@@ -146,6 +146,12 @@ public final class CdrMetrics {
                 .tag("kind", label).tag("outcome", outcome).register(registry)).record(millis, TimeUnit.MILLISECONDS);
     }
 
+    /** Webhook requests waiting for their commit now (deliveries yield to them above delivery.yield-to-webhooks-above). */
+    public void webhooksWaiting(java.util.function.IntSupplier waiting) {
+        Gauge.builder("cdr_router_webhooks_waiting_for_commit", waiting, w -> w.getAsInt())
+                .description("Webhook requests waiting for their commit").strongReference(true).register(registry);
+    }
+
     private static String label(String kind) {
         return TelecmiNotification.DOCUMENTED_KINDS.contains(kind) || UNKNOWN_KIND.equals(kind) ? kind : OTHER_KIND;
     }

@@ -2,6 +2,7 @@ package io.github.telecmicdr.delivery;
 
 import com.sun.net.httpserver.HttpServer;
 import io.github.telecmicdr.testing.Await;
+import io.github.telecmicdr.testing.LogCapture;
 import io.github.telecmicdr.testing.RunningService;
 import org.h2.api.Trigger;
 import org.junit.jupiter.api.Test;
@@ -69,6 +70,7 @@ class DeliveriesYieldToWebhooksTest {
                         + SlowInsert.class.getName() + "\"");
             }
 
+            int mark = LogCapture.get().mark();
             // webhooks queue: eight senders, each insert 30 ms
             slowInsertMillis = 30;
             AtomicBoolean sending = new AtomicBoolean(true);
@@ -101,6 +103,9 @@ class DeliveriesYieldToWebhooksTest {
             Await.until(Duration.ofSeconds(60), () -> downloadsDone(s, whileQueued) + downloadsDone(s, afterwards),
                     done -> done == whileQueued.size() + afterwards.size(), "every download");
             assertTrue(most.get() > 1, "downloads held at once without a queue: " + most.get());
+            List<String> said = LogCapture.get().since(mark);
+            assertTrue(said.stream().anyMatch(l -> l.contains("Deliveries yield to webhooks")), "a line when deliveries start yielding");
+            assertTrue(said.stream().anyMatch(l -> l.contains("Deliveries no longer yield to webhooks")), "and one when they stop");
         } finally {
             slowInsertMillis = 0;
             telecmi.stop(0);

@@ -60,6 +60,7 @@ class OperationsTest {
             assertTrue(metrics.contains("cdr_router_delivery_duration_seconds_count{kind=\"alert-email\",outcome=\"done\"} 1"), metrics);
             assertTrue(metrics.contains("cdr_router_webhook_duration_seconds_count{kind=\"incoming-answered-cdr\",outcome=\"stored\"} 1"), metrics);
             assertTrue(metrics.contains("cdr_router_webhook_duration_seconds_count{kind=\"incoming-answered-cdr\",outcome=\"duplicate\"} 1"), metrics);
+            assertTrue(metrics.contains("cdr_router_webhooks_waiting_for_commit 0.0"), metrics);
             assertFalse(metrics.contains("camel_route_policy") || metrics.contains("camel_exchanges"), "Camel's per-route metrics are off by default");
             assertTrue(metrics.contains("cdr_router_delivery_backlog{kind=\"alert-email\"} 0.0"), metrics);
             assertTrue(metrics.contains("cdr_router_delivery_oldest_pending_age_seconds{kind=\"alert-email\"}"), metrics);

@@ -64,7 +64,7 @@ class HostileInputPropertiesTest {
             DataSource ds = service.camelContext().getRegistry().lookupByNameAndType("dataSource", DataSource.class);
             try (Connection c = ds.getConnection(); Statement s = c.createStatement();
                  ResultSet rs = s.executeQuery("SELECT COUNT(*) FROM notification n WHERE n.kind = 'incoming-answered-cdr'"
-                         + " AND NOT EXISTS (SELECT 1 FROM cdr c WHERE c.cmiuuid = n.cmiuuid)")) {
+                         + " AND NOT EXISTS (SELECT 1 FROM cdr c WHERE c.notification_id = n.id AND c.cmiuuid = n.cmiuuid)")) {
                 rs.next();
                 assertEquals(0, rs.getInt(1), "answered CDR notifications without their typed row");
             }

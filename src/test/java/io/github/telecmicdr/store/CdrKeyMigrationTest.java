@@ -38,6 +38,28 @@ class CdrKeyMigrationTest {
         upgrade(Files.createTempDirectory("cdr-router-v7"), EmbeddedDatabases.newPostgresDatabase(), "classpath:db/migration");
     }
 
+    /** A start stopped half-way through V7 on H2 (column added and filled, old key dropped): the next completes it. */
+    @Test
+    void aHalfDoneV7IsCompletedOnH2() throws Exception {
+        Path data = Files.createTempDirectory("cdr-router-v7-half");
+        EmbeddedDatabases.Jdbc db = EmbeddedDatabases.h2In(data);
+        Flyway.configure().dataSource(db.url(), db.username(), db.password()).locations("classpath:db/migration", "classpath:db/h2")
+                .target("6").load().migrate();
+        String before = UUID.randomUUID().toString();
+        try (Connection c = DriverManager.getConnection(db.url(), db.username(), db.password()); Statement st = c.createStatement()) {
+            st.executeUpdate("INSERT INTO notification (kind, cmiuuid, appid, http_method, received_at, raw_payload)"
+                    + " VALUES ('incoming-answered-cdr', '" + before + "', '2222223', 'POST', CURRENT_TIMESTAMP, '{}')");
+            st.executeUpdate("INSERT INTO cdr (cmiuuid, appid, call_status, caller_number, recorded, received_at)"
+                    + " VALUES ('" + before + "', '2222223', 'answered', '914461234567', FALSE, CURRENT_TIMESTAMP)");
+            st.execute("ALTER TABLE cdr ADD COLUMN notification_id BIGINT");
+            st.execute("UPDATE cdr SET notification_id = (SELECT id FROM notification WHERE cmiuuid = cdr.cmiuuid)");
+            st.execute("ALTER TABLE cdr DROP PRIMARY KEY");
+        }
+        try (RunningService s = RunningService.builder().database(db).property("data.dir", data.toString()).build()) {
+            assertEquals("914461234567", s.cdr(before).get("from").asText());
+        }
+    }
+
     void upgrade(Path data, EmbeddedDatabases.Jdbc db, String... migrations) throws Exception {
         Flyway.configure().dataSource(db.url(), db.username(), db.password()).locations(migrations).target("6").load().migrate();
         String before = UUID.randomUUID().toString();
