@@ -112,11 +112,16 @@ public final class DeliveryQueries {
 
     /**
      * The page query of one call's deliveries; parameters: the cmiuuid, kind and state when
-     * filtered, the cursor, how many. A call has a handful: they are found by delivery_cmiuuid_idx,
-     * kind and state compared as expressions so that no index on them is taken instead.
+     * filtered, the cursor, how many. A call has a handful: they are found through its
+     * notifications (notification's unique (cmiuuid, kind), then delivery's (notification_id,
+     * kind); V8 dropped the index on delivery's random cmiuuid), kind and state compared as
+     * expressions so that no index on them is taken instead.
      */
+    /** The deliveries of one call (parameter: its cmiuuid), through its notifications. */
+    public static final String OF_CALL = "notification_id IN (SELECT n.id FROM notification n WHERE n.cmiuuid = ?)";
+
     static String callQuery(boolean byKind, String state) {
-        return "SELECT " + COLUMNS + ", cmiuuid FROM delivery d WHERE cmiuuid = ? AND "
+        return "SELECT " + COLUMNS + ", cmiuuid FROM delivery d WHERE " + OF_CALL + " AND "
                 + (byKind ? "COALESCE(kind, '') = ? AND " : "") + (state != null ? "COALESCE(state, '') = ? AND " : "")
                 + "id < ? ORDER BY id DESC FETCH FIRST ? ROWS ONLY";
     }

@@ -74,7 +74,7 @@ public final class CdrQueries {
         try (Connection c = dataSource.getConnection()) {
             ArrayNode deliveries = cdr.putArray("deliveries");
             try (PreparedStatement ps = c.prepareStatement("SELECT " + DeliveryQueries.COLUMNS
-                    + " FROM delivery d WHERE d.cmiuuid = ? ORDER BY d.id")) {
+                    + " FROM delivery d WHERE d." + DeliveryQueries.OF_CALL + " ORDER BY d.id")) {
                 ps.setString(1, cmiuuid);
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) {

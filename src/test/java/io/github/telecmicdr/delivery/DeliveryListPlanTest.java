@@ -52,6 +52,48 @@ class DeliveryListPlanTest {
         }
     }
 
+    /**
+     * One call's deliveries (GET /api/deliveries?cmiuuid=, and a CDR's in GET /api/cdrs/{cmiuuid})
+     * are read through its notifications: no index on delivery's random cmiuuid since V8, and no
+     * scan of the 60,100 deliveries either, whatever the filter.
+     */
+    @ParameterizedTest
+    @CsvSource(nullValues = "-", value = {"-, -", "alert-email, -", "alert-email, done", "-, failed"})
+    void aCallsDeliveriesAreReadThroughItsNotifications(String kind, String state) throws Exception {
+        try (HikariDataSource db = Database.open("jdbc:h2:mem:list-plan;DB_CLOSE_DELAY=-1", "sa", "", 2, 5000);
+             Connection c = db.getConnection(); Statement s = c.createStatement()) {
+            seed(c);
+            s.execute("MERGE INTO notification (id, kind, cmiuuid, appid, http_method, received_at, raw_payload) KEY (id) VALUES"
+                    + " (9000001, 'incoming-answered-cdr', 'plan-call', '2222223', 'POST', CURRENT_TIMESTAMP, '{}'),"
+                    + " (9000002, 'incoming-missed-cdr', 'plan-call', '2222223', 'POST', CURRENT_TIMESTAMP, '{}')");
+            s.execute("MERGE INTO delivery (notification_id, cmiuuid, kind, state, attempts, next_attempt_at, created_at) KEY (notification_id, kind)"
+                    + " VALUES (9000001, 'plan-call', 'alert-email', 'done', 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP),"
+                    + " (9000001, 'plan-call', 'crm-forward', 'failed', 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP),"
+                    + " (9000002, 'plan-call', 'crm-forward', 'done', 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)");
+            try (PreparedStatement ps = c.prepareStatement("EXPLAIN ANALYZE " + DeliveryQueries.callQuery(kind != null, state))) {
+                int i = 0;
+                ps.setString(++i, "plan-call");
+                if (kind != null) {
+                    ps.setString(++i, kind);
+                }
+                if (state != null) {
+                    ps.setString(++i, state);
+                }
+                ps.setLong(++i, Long.MAX_VALUE);
+                ps.setInt(++i, 51);
+                try (ResultSet rs = ps.executeQuery()) {
+                    assertTrue(rs.next());
+                    String plan = rs.getString(1);
+                    assertTrue(!plan.contains("tableScan"), plan);
+                    Matcher scanned = Pattern.compile("scanCount: (\\d+)").matcher(plan);
+                    while (scanned.find()) {
+                        assertTrue(Integer.parseInt(scanned.group(1)) <= 10, plan);
+                    }
+                }
+            }
+        }
+    }
+
     /** Many done alert emails, then a few failed ones, then many done again (the failed in the middle). */
     private static void seed(Connection c) throws Exception {
         try (Statement s = c.createStatement(); ResultSet seeded = s.executeQuery("SELECT COUNT(*) FROM delivery")) {
