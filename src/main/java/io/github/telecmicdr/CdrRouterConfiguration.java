@@ -117,6 +117,8 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
     private int dbMaxBatch;
     @PropertyInject("delivery.yield-to-webhooks-above")
     private int deliveryYieldAbove;
+    @PropertyInject("delivery.yield-max")
+    private String deliveryYieldMax;
     @PropertyInject("db.connection-timeout-ms")
     private long dbConnectionTimeoutMs;
     @PropertyInject("retention.max-age")
@@ -573,7 +575,7 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
             throw new IllegalArgumentException("delivery.yield-to-webhooks-above must be 0 (off) or more, not " + deliveryYieldAbove);
         }
         if (deliveryYieldAbove > 0) {
-            deliveries.yieldWhile(store::waitingForCommit, deliveryYieldAbove);
+            deliveries.yieldWhile(store::waitingForCommit, deliveryYieldAbove, Durations.parse("delivery.yield-max", deliveryYieldMax));
         }
         return store;
     }

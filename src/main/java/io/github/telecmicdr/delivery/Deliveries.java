@@ -25,7 +25,6 @@ import java.util.Collection;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.function.IntSupplier;
@@ -71,8 +70,10 @@ public final class Deliveries {
     private volatile IntSupplier waitingWebhooks = () -> 0;
     private volatile int yieldAbove = Integer.MAX_VALUE;
     private volatile long lastQueued = System.nanoTime() - YIELD_HOLD.toNanos();
-    private final AtomicBoolean yielding = new AtomicBoolean();
-    private volatile long yieldingSince;
+    private long yieldAtMostNanos = Long.MAX_VALUE;
+    private boolean yielding;
+    private boolean yieldedLongEnough;
+    private long yieldingSince;
 
     /** @param stopping true once the service is stopping: from then on nothing more is claimed */
 
@@ -92,35 +93,47 @@ public final class Deliveries {
      * While more than {@code above} webhook requests wait for their commit ({@code waiting}), and
      * for {@link #YIELD_HOLD} after, each delivery kind works one delivery at a time
      * ({@code delivery.yield-to-webhooks-above}): the acknowledgements get the CPU. The hold keeps a
-     * burst from letting every worker in between two commits, when the queue is briefly short.
+     * burst from letting every worker in between two commits, when the queue is briefly short. For
+     * {@code atMost} at a time: a queue that lasts longer is the service's steady state, not a
+     * burst, and deliveries then share the CPU again until it is gone.
      */
-    public void yieldWhile(IntSupplier waiting, int above) {
+    public void yieldWhile(IntSupplier waiting, int above, Duration atMost) {
         this.waitingWebhooks = waiting;
         this.yieldAbove = above;
+        this.yieldAtMostNanos = atMost.toNanos();
     }
 
-    /** True while webhooks are queuing for the database (or were, within {@link #YIELD_HOLD}). */
-    public boolean webhooksQueuing() {
+    /** True while deliveries yield to webhooks queuing for the database; see {@link #yieldWhile}. */
+    public synchronized boolean webhooksQueuing() {
         long now = System.nanoTime();
         int waiting = waitingWebhooks.getAsInt();
-        boolean queuing;
         if (waiting > yieldAbove) {
             lastQueued = now;
-            queuing = true;
-        } else {
-            queuing = now - lastQueued < YIELD_HOLD.toNanos();
-        }
-        // one line when deliveries start yielding and one when they stop, however many consumers ask
-        if (queuing != yielding.get() && yielding.compareAndSet(!queuing, queuing)) {
-            if (queuing) {
-                yieldingSince = now;
-                LOG.info("Deliveries yield to webhooks: {} requests wait for their commit (delivery.yield-to-webhooks-above {});"
-                        + " one delivery of each kind at a time until they are answered", waiting, yieldAbove);
-            } else {
+        } else if (now - lastQueued >= YIELD_HOLD.toNanos()) {
+            // the queue is gone
+            if (yielding) {
                 LOG.info("Deliveries no longer yield to webhooks, after {} ms", TimeUnit.NANOSECONDS.toMillis(now - yieldingSince));
             }
+            yielding = false;
+            yieldedLongEnough = false;
+            return false;
         }
-        return queuing;
+        if (yieldedLongEnough) {
+            return false;
+        }
+        if (!yielding) {
+            yielding = true;
+            yieldingSince = now;
+            LOG.info("Deliveries yield to webhooks: {} requests wait for their commit (delivery.yield-to-webhooks-above {});"
+                    + " one delivery of each kind at a time until they are answered", waiting, yieldAbove);
+        } else if (now - yieldingSince > yieldAtMostNanos) {
+            yielding = false;
+            yieldedLongEnough = true;
+            LOG.warn("Deliveries stop yielding to webhooks after {} ms (delivery.yield-max): webhooks have queued that long,"
+                    + " so deliveries share the CPU with them again until the queue is gone", TimeUnit.NANOSECONDS.toMillis(now - yieldingSince));
+            return false;
+        }
+        return true;
     }
 
     /** The statement that plans deliveries; {@link #plan} adds to its batch. */

@@ -112,6 +112,58 @@ class DeliveriesYieldToWebhooksTest {
         }
     }
 
+    /**
+     * A queue that lasts longer than delivery.yield-max is the steady state, not a burst: the
+     * deliveries then share the CPU with the webhooks again, while they still queue.
+     */
+    @Test
+    void aQueueLongerThanYieldMaxStopsTheYielding() throws Exception {
+        AtomicInteger holding = new AtomicInteger();
+        AtomicInteger most = new AtomicInteger();
+        AtomicInteger answerMillis = new AtomicInteger(1_000);
+        HttpServer telecmi = slowTelecmi(holding, most, answerMillis);
+        AtomicBoolean sending = new AtomicBoolean(true);
+        List<Thread> senders = new ArrayList<>();
+        try (RunningService s = RunningService.builder()
+                .property("telecmi.api-base-url", "http://127.0.0.1:" + telecmi.getAddress().getPort())
+                .property("telecmi.appid", "2222223").property("telecmi.secret", "yield-secret")
+                .property("delivery.poll-interval-ms", "50")
+                .property("delivery.recording-download.concurrency", "6")
+                .property("delivery.yield-to-webhooks-above", "2")
+                .property("delivery.yield-max", "1s")
+                .build()) {
+            DataSource ds = s.camelContext().getRegistry().lookupByNameAndType("dataSource", DataSource.class);
+            try (Connection c = ds.getConnection(); Statement st = c.createStatement()) {
+                st.execute("CREATE TRIGGER slow_notification_insert BEFORE INSERT ON notification FOR EACH ROW CALL \""
+                        + SlowInsert.class.getName() + "\"");
+            }
+            int mark = LogCapture.get().mark();
+            slowInsertMillis = 30;
+            for (int i = 0; i < 8; i++) {
+                Thread sender = new Thread(() -> {
+                    while (sending.get()) {
+                        s.postWebhook("{\"cmiuuid\":\"" + UUID.randomUUID() + "\",\"status\":\"answered\",\"record\":false}");
+                    }
+                });
+                sender.start();
+                senders.add(sender);
+            }
+            Thread.sleep(500);
+            postRecordedCalls(s, 8);
+            Await.until(Duration.ofSeconds(60), () -> LogCapture.get().since(mark), said -> said.stream()
+                    .anyMatch(l -> l.contains("Deliveries stop yielding to webhooks")), "deliveries to stop yielding");
+            // the webhooks still queue; the downloads overlap again
+            Await.until(Duration.ofSeconds(60), most::get, held -> held > 1, "downloads to overlap while webhooks still queue");
+        } finally {
+            sending.set(false);
+            for (Thread sender : senders) {
+                sender.join(30_000);
+            }
+            slowInsertMillis = 0;
+            telecmi.stop(0);
+        }
+    }
+
     /** Posts the calls at once, from a thread each, so that they share commits. */
     private static List<String> postRecordedCalls(RunningService s, int calls) throws InterruptedException {
         List<String> ids = new ArrayList<>();
