@@ -74,6 +74,11 @@ public final class Deliveries {
     private boolean yielding;
     private boolean yieldedLongEnough;
     private long yieldingSince;
+    /** At most one "yield" line this often; a "no longer" line only after a yield this long. */
+    static final Duration YIELD_LINE_EVERY = Duration.ofMinutes(1);
+    static final Duration YIELD_LOGGED = Duration.ofSeconds(1);
+    private long lastStartLogged = System.nanoTime() - YIELD_LINE_EVERY.toNanos();
+    private int startsNotLogged;
 
     /** @param stopping true once the service is stopping: from then on nothing more is claimed */
 
@@ -111,7 +116,7 @@ public final class Deliveries {
             lastQueued = now;
         } else if (now - lastQueued >= YIELD_HOLD.toNanos()) {
             // the queue is gone
-            if (yielding) {
+            if (yielding && now - yieldingSince >= YIELD_LOGGED.toNanos()) {
                 LOG.info("Deliveries no longer yield to webhooks, after {} ms", TimeUnit.NANOSECONDS.toMillis(now - yieldingSince));
             }
             yielding = false;
@@ -124,8 +129,17 @@ public final class Deliveries {
         if (!yielding) {
             yielding = true;
             yieldingSince = now;
-            LOG.info("Deliveries yield to webhooks: {} requests wait for their commit (delivery.yield-to-webhooks-above {});"
-                    + " one delivery of each kind at a time until they are answered", waiting, yieldAbove);
+            // a load that hovers about the threshold starts and stops yielding every second or so:
+            // one line a minute says so, the gauge cdr_router_webhooks_waiting_for_commit shows it all
+            if (now - lastStartLogged >= YIELD_LINE_EVERY.toNanos()) {
+                LOG.info("Deliveries yield to webhooks: {} requests wait for their commit (delivery.yield-to-webhooks-above {});"
+                        + " one delivery of each kind at a time until they are answered{}", waiting, yieldAbove,
+                        startsNotLogged == 0 ? "" : " (" + startsNotLogged + " more times since the last such line)");
+                lastStartLogged = now;
+                startsNotLogged = 0;
+            } else {
+                startsNotLogged++;
+            }
         } else if (now - yieldingSince > yieldAtMostNanos) {
             yielding = false;
             yieldedLongEnough = true;
