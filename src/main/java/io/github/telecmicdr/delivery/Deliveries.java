@@ -81,7 +81,6 @@ public final class Deliveries {
     private int startsNotLogged;
 
     /** @param stopping true once the service is stopping: from then on nothing more is claimed */
-
     public Deliveries(DataSource dataSource, ObjectMapper mapper, Clock clock, Settings settings, CdrMetrics metrics, Collection<String> secrets,
                       BooleanSupplier stopping) {
         this.dataSource = dataSource;
