@@ -102,6 +102,22 @@ public final class CdrQueries {
     }
 
     /**
+     * A page of CDRs, newest first; parameters: the cursor, since and until when given, how many.
+     * It walks cdr's own key (its notification's id, V7), so a page reads about a page of rows
+     * whatever the other kinds of notification in between.
+     */
+    static String listQuery(boolean since, boolean until) {
+        StringBuilder sql = new StringBuilder("SELECT ").append(CDR_COLUMNS).append(" WHERE c.notification_id < ?");
+        if (since) {
+            sql.append(" AND c.received_at >= ?");
+        }
+        if (until) {
+            sql.append(" AND c.received_at < ?");
+        }
+        return sql.append(" ORDER BY c.notification_id DESC FETCH FIRST ? ROWS ONLY").toString();
+    }
+
+    /**
      * Newest first by arrival. {@code since}/{@code until} bound {@code received_at} (ISO-8601);
      * {@code cursor} continues a previous page, from its {@code next_cursor}.
      */
@@ -111,15 +127,7 @@ public final class CdrQueries {
         OffsetDateTime to = QueryParameters.instant("until", until);
         int pageSize = (int) QueryParameters.positive("limit", limit, MAX_LIMIT, DEFAULT_LIMIT);
         long before = QueryParameters.positive("cursor", cursor, Long.MAX_VALUE, Long.MAX_VALUE);
-        StringBuilder sql = new StringBuilder("SELECT ").append(CDR_COLUMNS).append(" WHERE n.id < ?");
-        if (from != null) {
-            sql.append(" AND c.received_at >= ?");
-        }
-        if (to != null) {
-            sql.append(" AND c.received_at < ?");
-        }
-        sql.append(" ORDER BY n.id DESC FETCH FIRST ? ROWS ONLY");
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql.toString())) {
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(listQuery(from != null, to != null))) {
             int i = 0;
             ps.setLong(++i, before);
             if (from != null) {
