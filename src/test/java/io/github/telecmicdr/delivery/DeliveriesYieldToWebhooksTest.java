@@ -8,16 +8,12 @@ import org.h2.api.Trigger;
 import org.junit.jupiter.api.Test;
 
 import javax.sql.DataSource;
-import java.io.OutputStream;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.sql.Connection;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
-import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -56,46 +52,17 @@ class DeliveriesYieldToWebhooksTest {
         AtomicInteger holding = new AtomicInteger();
         AtomicInteger most = new AtomicInteger();
         AtomicInteger answerMillis = new AtomicInteger(1_000);
-        HttpServer telecmi = slowTelecmi(holding, most, answerMillis);
-        try (RunningService s = RunningService.builder()
-                .property("telecmi.api-base-url", "http://127.0.0.1:" + telecmi.getAddress().getPort())
-                .property("telecmi.appid", "2222223").property("telecmi.secret", "yield-secret")
-                .property("delivery.poll-interval-ms", "50")
-                .property("delivery.recording-download.concurrency", "6")
-                .property("delivery.yield-to-webhooks-above", "2")
-                .build()) {
-            DataSource ds = s.camelContext().getRegistry().lookupByNameAndType("dataSource", DataSource.class);
-            try (Connection c = ds.getConnection(); Statement st = c.createStatement()) {
-                st.execute("CREATE TRIGGER slow_notification_insert BEFORE INSERT ON notification FOR EACH ROW CALL \""
-                        + SlowInsert.class.getName() + "\"");
-            }
-
+        HttpServer telecmi = DeliveryConcurrencyTest.slowTelecmi(holding, most, answerMillis::get);
+        try (RunningService s = withSlowInserts(telecmi, "30s")) {
             int mark = LogCapture.get().mark();
-            // webhooks queue: eight senders, each insert 30 ms
-            slowInsertMillis = 30;
-            AtomicBoolean sending = new AtomicBoolean(true);
-            List<Thread> senders = new ArrayList<>();
-            for (int i = 0; i < 8; i++) {
-                Thread sender = new Thread(() -> {
-                    while (sending.get()) {
-                        s.postWebhook("{\"cmiuuid\":\"" + UUID.randomUUID() + "\",\"status\":\"answered\",\"record\":false}");
-                    }
-                });
-                sender.start();
-                senders.add(sender);
+            List<String> whileQueued;
+            try (Senders ignored = new Senders(s)) {
+                // planned together, due together, each download a second long: they would overlap
+                whileQueued = postRecordedCalls(s, 8);
+                // they go one at a time while the senders go on
+                Await.until(Duration.ofSeconds(60), () -> downloadsDone(s, whileQueued), done -> done >= 2, "a few downloads while webhooks queue");
+                assertEquals(1, most.get(), "downloads held at once while webhooks queued");
             }
-            Thread.sleep(500);
-            // planned together, due together, each download a second long: they would overlap
-            List<String> whileQueued = postRecordedCalls(s, 8);
-            // they go one at a time while the senders go on
-            Await.until(Duration.ofSeconds(60), () -> downloadsDone(s, whileQueued), done -> done >= 2, "a few downloads while webhooks queue");
-            int mostWhileQueued = most.get();
-            sending.set(false);
-            for (Thread sender : senders) {
-                sender.join(30_000);
-            }
-            slowInsertMillis = 0;
-            assertEquals(1, mostWhileQueued, "downloads held at once while webhooks queued");
 
             // no queue: the same kind works up to its concurrency again
             answerMillis.set(200);
@@ -107,7 +74,6 @@ class DeliveriesYieldToWebhooksTest {
             assertTrue(said.stream().anyMatch(l -> l.contains("Deliveries yield to webhooks")), "a line when deliveries start yielding");
             assertTrue(said.stream().anyMatch(l -> l.contains("Deliveries no longer yield to webhooks")), "and one when they stop");
         } finally {
-            slowInsertMillis = 0;
             telecmi.stop(0);
         }
     }
@@ -118,26 +84,48 @@ class DeliveriesYieldToWebhooksTest {
      */
     @Test
     void aQueueLongerThanYieldMaxStopsTheYielding() throws Exception {
-        AtomicInteger holding = new AtomicInteger();
         AtomicInteger most = new AtomicInteger();
-        AtomicInteger answerMillis = new AtomicInteger(1_000);
-        HttpServer telecmi = slowTelecmi(holding, most, answerMillis);
-        AtomicBoolean sending = new AtomicBoolean(true);
-        List<Thread> senders = new ArrayList<>();
-        try (RunningService s = RunningService.builder()
+        HttpServer telecmi = DeliveryConcurrencyTest.slowTelecmi(new AtomicInteger(), most, () -> 1_000);
+        try (RunningService s = withSlowInserts(telecmi, "1s"); Senders ignored = new Senders(s)) {
+            int mark = LogCapture.get().mark();
+            postRecordedCalls(s, 8);
+            Await.until(Duration.ofSeconds(60), () -> LogCapture.get().since(mark), said -> said.stream()
+                    .anyMatch(l -> l.contains("Deliveries stop yielding to webhooks")), "deliveries to stop yielding");
+            // the webhooks still queue; the downloads overlap again
+            Await.until(Duration.ofSeconds(60), most::get, held -> held > 1, "downloads to overlap while webhooks still queue");
+        } finally {
+            telecmi.stop(0);
+        }
+    }
+
+    /**
+     * The service downloading recordings from {@code telecmi} (six at once), yielding above two
+     * waiting webhook requests for at most {@code yieldMax}, its notification inserts slowed down
+     * by {@link SlowInsert} while {@link #slowInsertMillis} is set.
+     */
+    private static RunningService withSlowInserts(HttpServer telecmi, String yieldMax) throws Exception {
+        RunningService s = RunningService.builder()
                 .property("telecmi.api-base-url", "http://127.0.0.1:" + telecmi.getAddress().getPort())
                 .property("telecmi.appid", "2222223").property("telecmi.secret", "yield-secret")
                 .property("delivery.poll-interval-ms", "50")
                 .property("delivery.recording-download.concurrency", "6")
                 .property("delivery.yield-to-webhooks-above", "2")
-                .property("delivery.yield-max", "1s")
-                .build()) {
-            DataSource ds = s.camelContext().getRegistry().lookupByNameAndType("dataSource", DataSource.class);
-            try (Connection c = ds.getConnection(); Statement st = c.createStatement()) {
-                st.execute("CREATE TRIGGER slow_notification_insert BEFORE INSERT ON notification FOR EACH ROW CALL \""
-                        + SlowInsert.class.getName() + "\"");
-            }
-            int mark = LogCapture.get().mark();
+                .property("delivery.yield-max", yieldMax)
+                .build();
+        DataSource ds = s.camelContext().getRegistry().lookupByNameAndType("dataSource", DataSource.class);
+        try (Connection c = ds.getConnection(); Statement st = c.createStatement()) {
+            st.execute("CREATE TRIGGER slow_notification_insert BEFORE INSERT ON notification FOR EACH ROW CALL \""
+                    + SlowInsert.class.getName() + "\"");
+        }
+        return s;
+    }
+
+    /** Webhooks that queue: each insert 30 ms, eight senders posting until closed. */
+    private static final class Senders implements AutoCloseable {
+        private final AtomicBoolean sending = new AtomicBoolean(true);
+        private final List<Thread> threads = new ArrayList<>();
+
+        Senders(RunningService s) throws InterruptedException {
             slowInsertMillis = 30;
             for (int i = 0; i < 8; i++) {
                 Thread sender = new Thread(() -> {
@@ -146,21 +134,18 @@ class DeliveriesYieldToWebhooksTest {
                     }
                 });
                 sender.start();
-                senders.add(sender);
+                threads.add(sender);
             }
             Thread.sleep(500);
-            postRecordedCalls(s, 8);
-            Await.until(Duration.ofSeconds(60), () -> LogCapture.get().since(mark), said -> said.stream()
-                    .anyMatch(l -> l.contains("Deliveries stop yielding to webhooks")), "deliveries to stop yielding");
-            // the webhooks still queue; the downloads overlap again
-            Await.until(Duration.ofSeconds(60), most::get, held -> held > 1, "downloads to overlap while webhooks still queue");
-        } finally {
+        }
+
+        @Override
+        public void close() throws InterruptedException {
             sending.set(false);
-            for (Thread sender : senders) {
+            for (Thread sender : threads) {
                 sender.join(30_000);
             }
             slowInsertMillis = 0;
-            telecmi.stop(0);
         }
     }
 
@@ -196,29 +181,5 @@ class DeliveriesYieldToWebhooksTest {
             }
         }
         return done;
-    }
-
-    /** TeleCMI's play API taking {@code answerMillis} per answer, counting the requests it holds at once. */
-    private static HttpServer slowTelecmi(AtomicInteger holding, AtomicInteger most, AtomicInteger answerMillis) throws java.io.IOException {
-        HttpServer telecmi = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 50);
-        telecmi.setExecutor(Executors.newCachedThreadPool());
-        telecmi.createContext("/v2/play", exchange -> {
-            most.accumulateAndGet(holding.incrementAndGet(), Math::max);
-            try {
-                Thread.sleep(answerMillis.get());
-                byte[] mp3 = {'I', 'D', '3', 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
-                exchange.getResponseHeaders().add("Content-Type", "audio/mpeg");
-                exchange.sendResponseHeaders(200, mp3.length);
-                try (OutputStream out = exchange.getResponseBody()) {
-                    out.write(mp3);
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            } finally {
-                holding.decrementAndGet();
-            }
-        });
-        telecmi.start();
-        return telecmi;
     }
 }

@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.LongSupplier;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -70,12 +71,17 @@ class DeliveryConcurrencyTest {
 
     /** TeleCMI's play API taking {@code millis} per answer, counting the requests it holds at once. */
     private static HttpServer slowTelecmi(AtomicInteger holding, AtomicInteger most, long millis) throws java.io.IOException {
+        return slowTelecmi(holding, most, () -> millis);
+    }
+
+    /** The same, taking as long per answer as {@code millis} says when the answer starts. */
+    static HttpServer slowTelecmi(AtomicInteger holding, AtomicInteger most, LongSupplier millis) throws java.io.IOException {
         HttpServer telecmi = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 50);
         telecmi.setExecutor(Executors.newCachedThreadPool());
         telecmi.createContext("/v2/play", exchange -> {
             most.accumulateAndGet(holding.incrementAndGet(), Math::max);
             try {
-                Thread.sleep(millis);
+                Thread.sleep(millis.getAsLong());
                 byte[] mp3 = {'I', 'D', '3', 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
                 exchange.getResponseHeaders().add("Content-Type", "audio/mpeg");
                 exchange.sendResponseHeaders(200, mp3.length);
