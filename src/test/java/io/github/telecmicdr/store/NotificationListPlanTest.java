@@ -1,6 +1,7 @@
 package io.github.telecmicdr.store;
 
 import com.zaxxer.hikari.HikariDataSource;
+import io.github.telecmicdr.testing.QueryPlans;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.TestInstance;
@@ -12,8 +13,6 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.Statement;
 import java.util.List;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -86,11 +85,7 @@ class NotificationListPlanTest {
                 try (ResultSet rs = ps.executeQuery()) {
                     assertTrue(rs.next());
                     String plan = rs.getString(1);
-                    long read = 0;
-                    Matcher scanned = Pattern.compile("scanCount: (\\d+)").matcher(plan);
-                    while (scanned.find()) {
-                        read += Long.parseLong(scanned.group(1));
-                    }
+                    long read = QueryPlans.rowsRead(plan);
                     assertTrue(read > 0, plan);
                     assertTrue(read <= mostRows, read + " rows read: " + plan);
                 }
