@@ -8,8 +8,6 @@ import java.sql.DatabaseMetaData;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.util.ArrayList;
-import java.util.List;
 
 /**
  * An answered CDR's typed row is keyed by its notification ({@code cdr.notification_id}, the
@@ -41,84 +39,58 @@ public class V7__Cdr_rows_keyed_by_notification extends BaseJavaMigration {
             }
             // each step only when not done yet: on H2 every DDL statement commits, so a start stopped
             // half-way through leaves the steps before it done, and the next start completes the rest
-            if (!hasColumn(c, "notification_id")) {
+            if (aboutCdr(c, (meta, catalog, schema, table) -> meta.getColumns(catalog, schema, table, null),
+                    rs -> "notification_id".equalsIgnoreCase(rs.getString("COLUMN_NAME")) ? Boolean.TRUE : null) == null) {
                 s.execute("ALTER TABLE cdr ADD COLUMN notification_id BIGINT");
             }
             s.execute("UPDATE cdr SET notification_id = (SELECT n.id FROM notification n"
                     + " WHERE n.cmiuuid = cdr.cmiuuid AND n.kind = 'incoming-answered-cdr') WHERE notification_id IS NULL");
             s.execute("ALTER TABLE cdr ALTER COLUMN notification_id SET NOT NULL");
-            String keyColumn = primaryKeyColumn(c);
-            if (!"notification_id".equals(keyColumn)) {
-                if (keyColumn != null) {
-                    s.execute("ALTER TABLE cdr DROP CONSTRAINT " + primaryKeyOfCdr(c));
+            Key key = aboutCdr(c, DatabaseMetaData::getPrimaryKeys,
+                    rs -> new Key(rs.getString("PK_NAME"), rs.getString("COLUMN_NAME")));
+            if (key == null || !key.column().equalsIgnoreCase("notification_id")) {
+                if (key != null) {
+                    // H2 names it CONSTRAINT_..., PostgreSQL cdr_pkey: quoted, as the metadata spells it
+                    s.execute("ALTER TABLE cdr DROP CONSTRAINT \"" + key.name() + "\"");
                 }
                 s.execute("ALTER TABLE cdr ADD CONSTRAINT cdr_pkey PRIMARY KEY (notification_id)");
             }
-            if (!hasForeignKeyToNotification(c)) {
+            if (aboutCdr(c, DatabaseMetaData::getImportedKeys,
+                    rs -> "notification".equalsIgnoreCase(rs.getString("PKTABLE_NAME")) ? Boolean.TRUE : null) == null) {
                 s.execute("ALTER TABLE cdr ADD CONSTRAINT cdr_notification_fkey FOREIGN KEY (notification_id) REFERENCES notification (id)");
             }
         }
     }
 
-    private static boolean hasColumn(Connection c, String column) throws SQLException {
-        DatabaseMetaData meta = c.getMetaData();
-        for (String table : new String[] {"CDR", "cdr"}) {
-            try (ResultSet rs = meta.getColumns(c.getCatalog(), c.getSchema(), table, null)) {
-                while (rs.next()) {
-                    if (column.equalsIgnoreCase(rs.getString("COLUMN_NAME"))) {
-                        return true;
-                    }
-                }
-            }
-        }
-        return false;
+    /** cdr's primary key: its name and its (one) column. */
+    private record Key(String name, String column) {
     }
 
-    /** The (one) column of cdr's primary key, lower case, or null. */
-    private static String primaryKeyColumn(Connection c) throws SQLException {
+    private interface MetadataQuery {
+        ResultSet about(DatabaseMetaData meta, String catalog, String schema, String table) throws SQLException;
+    }
+
+    private interface RowReader<T> {
+        /** What the row says, or null when it is not the row wanted. */
+        T read(ResultSet row) throws SQLException;
+    }
+
+    /**
+     * The first row of a metadata query about cdr that {@code reader} makes something of, or null.
+     * H2 keeps unquoted names upper case, PostgreSQL lower case: both spellings are asked.
+     */
+    private static <T> T aboutCdr(Connection c, MetadataQuery query, RowReader<T> reader) throws SQLException {
         DatabaseMetaData meta = c.getMetaData();
         for (String table : new String[] {"CDR", "cdr"}) {
-            try (ResultSet rs = meta.getPrimaryKeys(c.getCatalog(), c.getSchema(), table)) {
-                if (rs.next()) {
-                    return rs.getString("COLUMN_NAME").toLowerCase(java.util.Locale.ROOT);
+            try (ResultSet rs = query.about(meta, c.getCatalog(), c.getSchema(), table)) {
+                while (rs.next()) {
+                    T found = reader.read(rs);
+                    if (found != null) {
+                        return found;
+                    }
                 }
             }
         }
         return null;
-    }
-
-    private static boolean hasForeignKeyToNotification(Connection c) throws SQLException {
-        DatabaseMetaData meta = c.getMetaData();
-        for (String table : new String[] {"CDR", "cdr"}) {
-            try (ResultSet rs = meta.getImportedKeys(c.getCatalog(), c.getSchema(), table)) {
-                while (rs.next()) {
-                    if ("notification".equalsIgnoreCase(rs.getString("PKTABLE_NAME"))) {
-                        return true;
-                    }
-                }
-            }
-        }
-        return false;
-    }
-
-    private static String primaryKeyOfCdr(Connection c) throws SQLException {
-        DatabaseMetaData meta = c.getMetaData();
-        List<String> names = new ArrayList<>();
-        // H2 keeps unquoted names upper case, PostgreSQL lower case
-        for (String table : new String[] {"CDR", "cdr"}) {
-            try (ResultSet rs = meta.getPrimaryKeys(c.getCatalog(), c.getSchema(), table)) {
-                while (rs.next()) {
-                    String name = rs.getString("PK_NAME");
-                    if (name != null && !names.contains(name)) {
-                        names.add(name);
-                    }
-                }
-            }
-        }
-        if (names.size() != 1) {
-            throw new SQLException("expected one primary key on cdr, found " + names);
-        }
-        // H2 names it CONSTRAINT_..., PostgreSQL cdr_pkey: quoted, as the metadata spells it
-        return '"' + names.get(0) + '"';
     }
 }
