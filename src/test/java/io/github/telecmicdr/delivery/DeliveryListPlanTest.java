@@ -31,24 +31,10 @@ class DeliveryListPlanTest {
         try (HikariDataSource db = Database.open("jdbc:h2:mem:list-plan;DB_CLOSE_DELAY=-1", "sa", "", 2, 5000);
              Connection c = db.getConnection()) {
             seed(c);
-            try (PreparedStatement ps = c.prepareStatement("EXPLAIN ANALYZE " + DeliveryQueries.listQuery(kind != null, state))) {
-                int i = 0;
-                if (kind != null) {
-                    ps.setString(++i, kind);
-                }
-                if (state != null) {
-                    ps.setString(++i, state);
-                }
-                ps.setLong(++i, Long.MAX_VALUE);
-                ps.setInt(++i, 51);
-                try (ResultSet rs = ps.executeQuery()) {
-                    assertTrue(rs.next());
-                    String plan = rs.getString(1);
-                    Matcher scanned = Pattern.compile("scanCount: (\\d+)").matcher(plan);
-                    assertTrue(scanned.find(), plan);
-                    assertTrue(Integer.parseInt(scanned.group(1)) <= FAILED + 1, plan);
-                }
-            }
+            String plan = plan(c, DeliveryQueries.listQuery(kind != null, state), kind, state);
+            Matcher scanned = Pattern.compile("scanCount: (\\d+)").matcher(plan);
+            assertTrue(scanned.find(), plan);
+            assertTrue(Integer.parseInt(scanned.group(1)) <= FAILED + 1, plan);
         }
     }
 
@@ -70,26 +56,32 @@ class DeliveryListPlanTest {
                     + " VALUES (9000001, 'plan-call', 'alert-email', 'done', 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP),"
                     + " (9000001, 'plan-call', 'crm-forward', 'failed', 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP),"
                     + " (9000002, 'plan-call', 'crm-forward', 'done', 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)");
-            try (PreparedStatement ps = c.prepareStatement("EXPLAIN ANALYZE " + DeliveryQueries.callQuery(kind != null, state))) {
-                int i = 0;
-                ps.setString(++i, "plan-call");
-                if (kind != null) {
-                    ps.setString(++i, kind);
+            String plan = plan(c, DeliveryQueries.callQuery(kind != null, state), "plan-call", kind, state);
+            assertTrue(!plan.contains("tableScan"), plan);
+            Matcher scanned = Pattern.compile("scanCount: (\\d+)").matcher(plan);
+            while (scanned.find()) {
+                assertTrue(Integer.parseInt(scanned.group(1)) <= 10, plan);
+            }
+        }
+    }
+
+    /**
+     * H2's EXPLAIN ANALYZE of a page query: the text parameters given (a null one is a filter left
+     * out), then the cursor (from the newest) and a page of 50 and one.
+     */
+    private static String plan(Connection c, String sql, String... filters) throws Exception {
+        try (PreparedStatement ps = c.prepareStatement("EXPLAIN ANALYZE " + sql)) {
+            int i = 0;
+            for (String filter : filters) {
+                if (filter != null) {
+                    ps.setString(++i, filter);
                 }
-                if (state != null) {
-                    ps.setString(++i, state);
-                }
-                ps.setLong(++i, Long.MAX_VALUE);
-                ps.setInt(++i, 51);
-                try (ResultSet rs = ps.executeQuery()) {
-                    assertTrue(rs.next());
-                    String plan = rs.getString(1);
-                    assertTrue(!plan.contains("tableScan"), plan);
-                    Matcher scanned = Pattern.compile("scanCount: (\\d+)").matcher(plan);
-                    while (scanned.find()) {
-                        assertTrue(Integer.parseInt(scanned.group(1)) <= 10, plan);
-                    }
-                }
+            }
+            ps.setLong(++i, Long.MAX_VALUE);
+            ps.setInt(++i, 51);
+            try (ResultSet rs = ps.executeQuery()) {
+                assertTrue(rs.next());
+                return rs.getString(1);
             }
         }
     }
