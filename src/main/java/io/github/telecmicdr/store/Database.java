@@ -44,8 +44,19 @@ public final class Database {
         return new HikariDataSource(config);
     }
 
-    /** Brings the schema up to date (Flyway): what db/migration holds, and db/h2 on H2. */
+    /**
+     * Brings the schema up to date (Flyway): what db/migration holds, and db/h2 on H2. On H2, first
+     * finishes the commits a crash left half-applied ({@link H2Recovery}), before anything can
+     * touch their rows.
+     */
     public static void migrate(DataSource dataSource, String url) {
+        if (url.startsWith("jdbc:h2:")) {
+            try {
+                H2Recovery.finishLeftoverCommits(dataSource);
+            } catch (SQLException e) {
+                throw new IllegalStateException("Could not open the H2 database: " + e.getMessage(), e);
+            }
+        }
         Flyway.configure()
                 .dataSource(dataSource)
                 .locations(migrations(url))
