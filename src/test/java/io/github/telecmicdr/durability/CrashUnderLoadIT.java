@@ -131,8 +131,13 @@ class CrashUnderLoadIT {
             ChildService last = child;
             List<String> lost = new ArrayList<>();
             for (String id : acknowledged) {
-                JsonNode cdr = Await.until(Duration.ofSeconds(90), () -> cdr(last, id),
-                        c -> c == null || allDone(c), "deliveries of " + id);
+                JsonNode cdr;
+                try {
+                    cdr = Await.until(Duration.ofSeconds(90), () -> cdr(last, id), c -> c == null || allDone(c), "deliveries of " + id);
+                } catch (AssertionError e) {
+                    // what the service said about it: the CI log keeps only this message
+                    throw new AssertionError(e.getMessage() + "\nthe restarted service's first warnings:\n" + warnings(last.output()), e);
+                }
                 if (cdr == null) {
                     lost.add(id);
                 }
@@ -156,6 +161,10 @@ class CrashUnderLoadIT {
             telecmi.stop();
             smtp.stop();
         }
+    }
+
+    static String warnings(String log) {
+        return String.join("\n", log.lines().filter(l -> l.contains(" WARN ") || l.contains(" ERROR ")).limit(20).toList());
     }
 
     JsonNode cdr(ChildService service, String id) {
