@@ -420,7 +420,7 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
                 try {
                     migration.get();
                 } catch (ExecutionException e) {
-                    // as if migrated here: Flyway's own exception, nothing added
+                    // as if migrated here: the migration's own exception (Flyway's, or H2's on opening), nothing added
                     throw e.getCause() instanceof Exception cause ? cause : e;
                 }
                 // H2 created its files with the process's umask (inside the 700 folder)

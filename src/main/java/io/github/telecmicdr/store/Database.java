@@ -46,8 +46,8 @@ public final class Database {
 
     /**
      * Brings the schema up to date (Flyway): what db/migration holds, and db/h2 on H2. On H2, first
-     * finishes the commits a crash left half-applied ({@link H2Recovery}), before anything can
-     * touch their rows.
+     * finishes the commits a crash left half-applied ({@link H2Recovery}), before Flyway or a route
+     * writes their rows.
      */
     public static void migrate(DataSource dataSource, String url) {
         if (url.startsWith("jdbc:h2:")) {

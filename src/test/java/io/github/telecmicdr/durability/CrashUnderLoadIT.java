@@ -163,7 +163,7 @@ class CrashUnderLoadIT {
         }
     }
 
-    static String warnings(String log) {
+    private static String warnings(String log) {
         return String.join("\n", log.lines().filter(l -> l.contains(" WARN ") || l.contains(" ERROR ")).limit(20).toList());
     }
 

@@ -11,21 +11,22 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.lang.reflect.Method;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
-import java.util.List;
+import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 /**
  * A process killed in the middle of an H2 commit, after the undo log was marked committed and
- * written by another commit, before it was applied (what CrashUnderLoadIT's kill -9 hit about once
- * in ten runs). The child JVM stops exactly there, every time.
+ * written by another commit, before it was applied (what CrashUnderLoadIT's kill -9 hit in about
+ * one run in four to ten on a busy machine). The child JVM stops exactly there, every time.
  */
 class H2RecoveryTest {
 
@@ -36,12 +37,12 @@ class H2RecoveryTest {
     @Test
     void theServiceFinishesACommitACrashLeftHalfAppliedAndItsRowCanBeWrittenAgain(@TempDir Path dir) throws Exception {
         String url = EmbeddedDatabases.h2In(dir).url();
-        crashMidCommit(url);
+        crashMidCommit(url, dir);
         // without the recovery, the first write of that row spins at full CPU for good (LOCK_TIMEOUT
         // never fires): Flyway's own start does, so the service would not even start
         assertTimeoutPreemptively(Duration.ofSeconds(60), () -> {
             try (HikariDataSource db = Database.open(url, "sa", "", 2, 5000); Connection c = db.getConnection(); Statement s = c.createStatement()) {
-                assertEquals(List.of(), leftover(c), "transactions left committed and not applied");
+                assertEquals(0, leftover(c), "transactions left committed and not applied");
                 assertEquals(MARKED, firstMigration(c), "the commit the crash interrupted counts: it was marked committed");
                 s.execute("SET LOCK_TIMEOUT 2000");
                 assertEquals(1, s.executeUpdate("UPDATE " + FIRST_MIGRATION.formatted("'written again'")));
@@ -54,28 +55,24 @@ class H2RecoveryTest {
     @Test
     void h2AloneLeavesSuchACommitHoldingItsRows(@TempDir Path dir) throws Exception {
         String url = EmbeddedDatabases.h2In(dir).url();
-        crashMidCommit(url);
+        crashMidCommit(url, dir);
         JdbcDataSource plain = new JdbcDataSource();
         plain.setURL(url);
         plain.setUser("sa");
         try (Connection c = plain.getConnection()) {
-            assertEquals(List.of("committed"), leftover(c));
+            assertEquals(1, leftover(c), "transactions left committed and not applied");
         }
         assertEquals(1, H2Recovery.finishLeftoverCommits(plain));
-        assertEquals(0, H2Recovery.finishLeftoverCommits(plain), "finished for good: the file no longer holds it");
+        assertEquals(0, H2Recovery.finishLeftoverCommits(plain), "finished for good: the file, reopened, no longer holds it");
         try (Connection c = plain.getConnection()) {
-            assertEquals(List.of(), leftover(c));
+            assertEquals(0, leftover(c));
             assertEquals(MARKED, firstMigration(c));
         }
     }
 
-    /** The statuses of the transactions H2 holds open (none is in use here), by name. */
-    private static List<String> leftover(Connection c) throws SQLException {
-        TransactionStore store = ((SessionLocal) c.unwrap(JdbcConnection.class).getSession()).getDatabase().getStore().getTransactionStore();
-        return store.getOpenTransactions().stream()
-                .filter(t -> t.getStatus() != Transaction.STATUS_OPEN || t.hasChanges())
-                .map(t -> t.getStatus() == Transaction.STATUS_COMMITTED ? "committed" : "status " + t.getStatus())
-                .toList();
+    /** How many transactions H2 holds as committed and not applied. */
+    private static int leftover(Connection c) throws Exception {
+        return H2Recovery.leftoverCommits(((SessionLocal) c.unwrap(JdbcConnection.class).getSession()).getDatabase().getStore().getTransactionStore()).size();
     }
 
     private static String firstMigration(Connection c) throws SQLException {
@@ -86,12 +83,15 @@ class H2RecoveryTest {
     }
 
     /** Runs {@link CrashMidCommit} on the file in a JVM of its own, which it halts. */
-    private static void crashMidCommit(String url) throws Exception {
+    private static void crashMidCommit(String url, Path dir) throws Exception {
+        Path output = dir.resolve("child.log");
         Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-cp", System.getProperty("java.class.path"), CrashMidCommit.class.getName(), url)
-                .redirectErrorStream(true).start();
-        String output = new String(p.getInputStream().readAllBytes());
-        assertEquals(CrashMidCommit.HALTED, p.waitFor(), "the child's output:\n" + output);
+                .redirectErrorStream(true).redirectOutput(output.toFile()).start();
+        if (!p.waitFor(120, TimeUnit.SECONDS)) {
+            p.destroyForcibly().waitFor();
+        }
+        assertEquals(CrashMidCommit.HALTED, p.exitValue(), "the child's output:\n" + Files.readString(output));
     }
 
     /**
