@@ -26,25 +26,12 @@ class BatchedConsoleAppenderTest {
 
     @Test
     void noLineIsDroppedAndEachThreadsLinesKeepTheirOrder() throws Exception {
-        PrintStream stdout = System.out;
-        ByteArrayOutputStream captured = new ByteArrayOutputStream();
         // the service's own context (its MDC adapter), with this appender attached to no logger
         LoggerContext context = (LoggerContext) LoggerFactory.getILoggerFactory();
-        BatchedConsoleAppender appender = new BatchedConsoleAppender();
-        try {
-            System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
-            PatternLayoutEncoder encoder = new PatternLayoutEncoder();
-            encoder.setContext(context);
-            encoder.setPattern("%replace(%msg){'[\\x00-\\x1F]+', '?'}%n");
-            encoder.start();
-            appender.setContext(context);
-            appender.setEncoder(encoder);
+        String output = stdoutOf(() -> {
             // far fewer places than lines: the callers wait for the writer instead of losing lines
-            appender.setQueueSize(64);
-            appender.setFlushIntervalMs(5);
-            appender.start();
+            BatchedConsoleAppender appender = started(context, "%replace(%msg){'[\\x00-\\x1F]+', '?'}%n", 64, 5);
             assertTrue(appender.isStarted());
-
             List<Thread> threads = new ArrayList<>();
             for (int t = 0; t < THREADS; t++) {
                 int thread = t;
@@ -61,11 +48,9 @@ class BatchedConsoleAppenderTest {
                 t.join(TimeUnit.SECONDS.toMillis(30));
             }
             appender.stop();
-        } finally {
-            System.setOut(stdout);
-        }
+        });
         // (the service's own console appender writes to System.out too: its lines are not ours)
-        List<String> lines = captured.toString(StandardCharsets.UTF_8).lines().filter(l -> l.matches("t\\d line .*")).toList();
+        List<String> lines = output.lines().filter(l -> l.matches("t\\d line .*")).toList();
         assertEquals(THREADS * LINES, lines.size(), "every line, once");
         for (int t = 0; t < THREADS; t++) {
             String prefix = "t" + t + " line ";
@@ -78,23 +63,11 @@ class BatchedConsoleAppenderTest {
 
     @Test
     void anInterruptedThreadsLinesAreKeptAndItStaysInterrupted() throws Exception {
-        PrintStream stdout = System.out;
-        ByteArrayOutputStream captured = new ByteArrayOutputStream();
         LoggerContext context = (LoggerContext) LoggerFactory.getILoggerFactory();
-        BatchedConsoleAppender appender = new BatchedConsoleAppender();
         AtomicBoolean stillInterrupted = new AtomicBoolean();
-        try {
-            System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
-            PatternLayoutEncoder encoder = new PatternLayoutEncoder();
-            encoder.setContext(context);
-            encoder.setPattern("%msg%n");
-            encoder.start();
-            appender.setContext(context);
-            appender.setEncoder(encoder);
+        String output = stdoutOf(() -> {
             // one place: the second line finds the queue full, on a thread that is interrupted
-            appender.setQueueSize(1);
-            appender.setFlushIntervalMs(20);
-            appender.start();
+            BatchedConsoleAppender appender = started(context, "%msg%n", 1, 20);
             Thread logging = new Thread(() -> {
                 Thread.currentThread().interrupt();
                 for (int i = 0; i < 5; i++) {
@@ -105,11 +78,41 @@ class BatchedConsoleAppenderTest {
             logging.start();
             logging.join(30_000);
             appender.stop();
+        });
+        List<String> lines = output.lines().filter(l -> l.startsWith("interrupted line ")).toList();
+        assertEquals(List.of("interrupted line 0", "interrupted line 1", "interrupted line 2", "interrupted line 3", "interrupted line 4"), lines);
+        assertTrue(stillInterrupted.get(), "the caller's interrupt is kept");
+    }
+
+    /** An appender writing lines of this pattern, started (on whatever System.out is now). */
+    private static BatchedConsoleAppender started(LoggerContext context, String pattern, int queueSize, long flushIntervalMs) {
+        PatternLayoutEncoder encoder = new PatternLayoutEncoder();
+        encoder.setContext(context);
+        encoder.setPattern(pattern);
+        encoder.start();
+        BatchedConsoleAppender appender = new BatchedConsoleAppender();
+        appender.setContext(context);
+        appender.setEncoder(encoder);
+        appender.setQueueSize(queueSize);
+        appender.setFlushIntervalMs(flushIntervalMs);
+        appender.start();
+        return appender;
+    }
+
+    interface Work {
+        void run() throws Exception;
+    }
+
+    /** What reached System.out while the work ran; System.out is put back after. */
+    private static String stdoutOf(Work work) throws Exception {
+        PrintStream stdout = System.out;
+        ByteArrayOutputStream captured = new ByteArrayOutputStream();
+        try {
+            System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
+            work.run();
         } finally {
             System.setOut(stdout);
         }
-        List<String> lines = captured.toString(StandardCharsets.UTF_8).lines().filter(l -> l.startsWith("interrupted line ")).toList();
-        assertEquals(List.of("interrupted line 0", "interrupted line 1", "interrupted line 2", "interrupted line 3", "interrupted line 4"), lines);
-        assertTrue(stillInterrupted.get(), "the caller's interrupt is kept");
+        return captured.toString(StandardCharsets.UTF_8);
     }
 }
