@@ -49,9 +49,12 @@ public final class NotificationStore extends ServiceSupport {
     public static final String WEBHOOK = "webhook";
     public static final String RECONCILE = "reconcile";
 
+    private final DataSource dataSource;
     private final Deliveries deliveries;
     private final Clock clock;
     private final GroupCommit<Write, StoreReceipt> groupCommit;
+    /** Set at start: analyzes a fresh PostgreSQL database once it has notifications to plan with. */
+    private volatile FreshStatistics freshStatistics;
 
     /** One notification waiting for the next commit, with what the route planned for it. */
     private record Write(TelecmiNotification notification, List<String> planned, String recordingSkipped, String source) {
@@ -59,6 +62,7 @@ public final class NotificationStore extends ServiceSupport {
 
     /** @param commitWaitBound how long a request waits for its commit before answering 503 */
     public NotificationStore(DataSource dataSource, Deliveries deliveries, Clock clock, int maxBatch, Duration commitWaitBound) {
+        this.dataSource = dataSource;
         this.deliveries = deliveries;
         this.clock = clock;
         this.groupCommit = new GroupCommit<>("notification-writer", dataSource, maxBatch, commitWaitBound, new GroupCommit.BatchWrite<>() {
@@ -90,8 +94,13 @@ public final class NotificationStore extends ServiceSupport {
         if (source != null && !WEBHOOK.equals(source) && !RECONCILE.equals(source)) {
             throw new IllegalArgumentException(SOURCE + " must be " + WEBHOOK + " or " + RECONCILE + ", not '" + source + "'");
         }
-        return groupCommit.submit(new Write(notification, planned == null ? List.of() : List.copyOf(planned),
+        StoreReceipt receipt = groupCommit.submit(new Write(notification, planned == null ? List.of() : List.copyOf(planned),
                 notification.recordingSkipped(), source == null ? WEBHOOK : source));
+        FreshStatistics statistics = freshStatistics;
+        if (statistics != null && StoreReceipt.STORED.equals(receipt.status())) {
+            statistics.stored();
+        }
+        return receipt;
     }
 
     /**
@@ -204,8 +213,10 @@ public final class NotificationStore extends ServiceSupport {
         return groupCommit.problem();
     }
 
+    /** After the migration (the service that runs it starts first). */
     @Override
-    protected void doStart() {
+    protected void doStart() throws SQLException {
+        freshStatistics = FreshStatistics.of(dataSource);
         groupCommit.start();
     }
 
