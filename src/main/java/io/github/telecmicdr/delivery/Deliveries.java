@@ -17,6 +17,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Savepoint;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.OffsetDateTime;
@@ -89,7 +90,18 @@ public final class Deliveries {
         this.clock = clock;
         this.settings = settings;
         this.metrics = metrics;
-        this.completions = new GroupCommit<>("delivery-completions", dataSource, 256, settings.commitWaitBound(), this::markDone);
+        this.completions = new GroupCommit<>("delivery-completions", dataSource, 256, settings.commitWaitBound(),
+                new GroupCommit.BatchWrite<>() {
+                    @Override
+                    public Object[] write(Connection c, List<Delivery> done) throws SQLException {
+                        return markDone(c, done);
+                    }
+
+                    @Override
+                    public Object[] writeIsolated(Connection c, List<Delivery> done, SQLException failure) throws SQLException {
+                        return markDoneOneByOne(c, done);
+                    }
+                });
         this.secrets = secrets.stream().filter(s -> s != null && s.length() >= 4).toList();
     }
 
@@ -258,15 +270,15 @@ public final class Deliveries {
         }
     }
 
+    private static final String MARK_DONE = "UPDATE delivery SET state = 'done', completed_at = ?, lease_owner = NULL,"
+            + " lease_until = NULL, last_error = NULL WHERE id = ? AND state = 'in_progress' AND lease_owner = ?";
+
     /** One UPDATE per delivery in one JDBC batch; true where this instance still held the lease. */
     private Object[] markDone(Connection c, List<Delivery> done) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("UPDATE delivery SET state = 'done', completed_at = ?, lease_owner = NULL,"
-                + " lease_until = NULL, last_error = NULL WHERE id = ? AND state = 'in_progress' AND lease_owner = ?")) {
+        try (PreparedStatement ps = c.prepareStatement(MARK_DONE)) {
             OffsetDateTime now = now();
             for (Delivery d : done) {
-                ps.setObject(1, now);
-                ps.setLong(2, d.id());
-                ps.setString(3, owner);
+                bindDone(ps, d, now);
                 ps.addBatch();
             }
             int[] counts = ps.executeBatch();
@@ -276,6 +288,37 @@ public final class Deliveries {
             }
             return ours;
         }
+    }
+
+    /**
+     * After the batch failed (a row another transaction holds past the lock timeout, a deadlock):
+     * each delivery under a savepoint of its own, so only the one that fails is redone after its
+     * lease; the rest of the batch is recorded done (an alert is not sent again for a neighbour's lock).
+     */
+    private Object[] markDoneOneByOne(Connection c, List<Delivery> done) throws SQLException {
+        Object[] ours = new Object[done.size()];
+        try (PreparedStatement ps = c.prepareStatement(MARK_DONE)) {
+            OffsetDateTime now = now();
+            for (int i = 0; i < done.size(); i++) {
+                Savepoint savepoint = c.setSavepoint();
+                try {
+                    bindDone(ps, done.get(i), now);
+                    ours[i] = ps.executeUpdate() == 1;
+                    c.releaseSavepoint(savepoint);
+                } catch (SQLException e) {
+                    // undone alone; if even that fails the connection is gone and the whole batch fails
+                    c.rollback(savepoint);
+                    ours[i] = e;
+                }
+            }
+        }
+        return ours;
+    }
+
+    private void bindDone(PreparedStatement ps, Delivery d, OffsetDateTime now) throws SQLException {
+        ps.setObject(1, now);
+        ps.setLong(2, d.id());
+        ps.setString(3, owner);
     }
 
     public void start() {

@@ -1,0 +1,125 @@
+package io.github.telecmicdr.delivery;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.zaxxer.hikari.HikariDataSource;
+import io.github.telecmicdr.operations.CdrMetrics;
+import io.github.telecmicdr.store.Database;
+import io.github.telecmicdr.testing.Await;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import org.junit.jupiter.api.Test;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+/**
+ * Completions share a commit (one JDBC batch). A row another transaction holds past the lock
+ * timeout fails only its own completion: the others of the batch are recorded done, not redone
+ * (an alert sent again) after their leases.
+ */
+class CompletionBatchTest {
+
+    private static final String KIND = "alert-email";
+
+    @Test
+    void aLockedRowFailsOnlyItsOwnCompletion() throws Exception {
+        Clock clock = Clock.systemUTC();
+        try (HikariDataSource db = Database.open("jdbc:h2:mem:completion-batch;DB_CLOSE_DELAY=-1;LOCK_TIMEOUT=1000", "sa", "", 4, 5000)) {
+            Deliveries deliveries = new Deliveries(db, new ObjectMapper(), clock, new Deliveries.Settings(5, Duration.ofDays(1),
+                    Duration.ofMinutes(5), Duration.ofSeconds(1), Duration.ofMinutes(1), 20, Duration.ofSeconds(30)),
+                    new CdrMetrics(new SimpleMeterRegistry(), db, clock), List.of(), () -> false);
+            deliveries.start();
+            try {
+                planFor(db, deliveries, "held-first", "held-second", "free");
+                Map<String, Delivery> claimed = new TreeMap<>();
+                deliveries.claim(KIND, 3).forEach(d -> claimed.put(d.cmiuuid(), d));
+                assertEquals(3, claimed.size());
+
+                try (Connection holder = db.getConnection()) {
+                    holder.setAutoCommit(false);
+                    try (Statement s = holder.createStatement()) {
+                        s.executeUpdate("UPDATE delivery SET last_error = 'held' WHERE cmiuuid IN ('held-first', 'held-second')");
+                    }
+                    // the writer waits on the first held row; the next two completions queue behind it, one batch
+                    CompletableFuture<Void> first = completing(deliveries, claimed.get("held-first"));
+                    Await.until(Duration.ofSeconds(30), () -> waitingOnALock(db), waiting -> waiting, "the writer waiting on the held row");
+                    CompletableFuture<Void> second = completing(deliveries, claimed.get("held-second"));
+                    CompletableFuture<Void> free = completing(deliveries, claimed.get("free"));
+
+                    free.get();
+                    assertInstanceOf(SQLException.class, assertThrows(ExecutionException.class, second::get).getCause());
+                    assertInstanceOf(SQLException.class, assertThrows(ExecutionException.class, first::get).getCause());
+                    holder.rollback();
+                }
+                assertEquals(Map.of("free", "done", "held-first", "in_progress", "held-second", "in_progress"), states(db));
+            } finally {
+                deliveries.stop();
+            }
+        }
+    }
+
+    /** Completes the delivery on a thread of its own, as a delivery route's worker does. */
+    private static CompletableFuture<Void> completing(Deliveries deliveries, Delivery delivery) {
+        CompletableFuture<Void> completed = new CompletableFuture<>();
+        new Thread(() -> {
+            try {
+                deliveries.complete(delivery);
+                completed.complete(null);
+            } catch (SQLException | RuntimeException e) {
+                completed.completeExceptionally(e);
+            }
+        }, "completing-" + delivery.cmiuuid()).start();
+        return completed;
+    }
+
+    private static void planFor(HikariDataSource db, Deliveries deliveries, String... cmiuuids) throws SQLException {
+        Database.inTransaction(db, c -> {
+            try (PreparedStatement notification = c.prepareStatement("INSERT INTO notification (kind, cmiuuid, http_method, received_at,"
+                    + " raw_payload) VALUES ('missed-call', ?, 'POST', CURRENT_TIMESTAMP, '{}')");
+                 PreparedStatement plan = deliveries.planStatement(c)) {
+                for (String cmiuuid : cmiuuids) {
+                    notification.setString(1, cmiuuid);
+                    notification.executeUpdate();
+                    deliveries.plan(plan, "missed-call", cmiuuid, List.of(KIND));
+                }
+                plan.executeBatch();
+            }
+            return null;
+        });
+    }
+
+    /** Whether a session of the database waits for a lock another one holds. */
+    private static boolean waitingOnALock(HikariDataSource db) {
+        try (Connection c = db.getConnection(); Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("SELECT COUNT(*) FROM INFORMATION_SCHEMA.SESSIONS WHERE BLOCKER_ID IS NOT NULL")) {
+            rs.next();
+            return rs.getInt(1) > 0;
+        } catch (SQLException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static Map<String, String> states(HikariDataSource db) throws SQLException {
+        Map<String, String> states = new TreeMap<>();
+        try (Connection c = db.getConnection(); Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("SELECT cmiuuid, state FROM delivery")) {
+            while (rs.next()) {
+                states.put(rs.getString(1), rs.getString(2));
+            }
+        }
+        return states;
+    }
+}
