@@ -13,11 +13,13 @@ import org.slf4j.LoggerFactory;
 
 import javax.sql.DataSource;
 import java.lang.management.ManagementFactory;
+import java.sql.BatchUpdateException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Savepoint;
+import java.sql.Statement;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.OffsetDateTime;
@@ -99,7 +101,7 @@ public final class Deliveries {
 
                     @Override
                     public Object[] writeIsolated(Connection c, List<Delivery> done, SQLException failure) throws SQLException {
-                        return markDoneOneByOne(c, done);
+                        return markDoneOneByOne(c, done, failure);
                     }
                 });
         this.secrets = secrets.stream().filter(s -> s != null && s.length() >= 4).toList();
@@ -291,28 +293,48 @@ public final class Deliveries {
     }
 
     /**
-     * After the batch failed (a row another transaction holds past the lock timeout, a deadlock):
-     * each delivery under a savepoint of its own, so only the one that fails is redone after its
-     * lease; the rest of the batch is recorded done (an alert is not sent again for a neighbour's lock).
+     * After the batch failed (on H2 a row another transaction held past the lock timeout; on
+     * PostgreSQL a deadlock, or a lock_timeout if one is set): each delivery again, under a savepoint
+     * of its own, so only the one that fails is redone after its lease and the rest of the batch is
+     * recorded done (an alert is not sent again for a neighbour's lock). The first row the batch
+     * reports failed fails at once with the batch's exception, instead of waiting for the same lock
+     * a second time (PostgreSQL also reports the rows after it failed, without having tried them).
      */
-    private Object[] markDoneOneByOne(Connection c, List<Delivery> done) throws SQLException {
+    private Object[] markDoneOneByOne(Connection c, List<Delivery> done, SQLException failure) throws SQLException {
         Object[] ours = new Object[done.size()];
+        int failed = firstFailed(failure, done.size());
         try (PreparedStatement ps = c.prepareStatement(MARK_DONE)) {
             OffsetDateTime now = now();
             for (int i = 0; i < done.size(); i++) {
+                if (i == failed) {
+                    ours[i] = failure;
+                    continue;
+                }
                 Savepoint savepoint = c.setSavepoint();
                 try {
                     bindDone(ps, done.get(i), now);
                     ours[i] = ps.executeUpdate() == 1;
                     c.releaseSavepoint(savepoint);
                 } catch (SQLException e) {
-                    // undone alone; if even that fails the connection is gone and the whole batch fails
-                    c.rollback(savepoint);
+                    Database.rollbackTo(c, savepoint, e);
                     ours[i] = e;
                 }
             }
         }
         return ours;
+    }
+
+    /** The index of the first row a failed batch reports failed, or -1. */
+    private static int firstFailed(SQLException failure, int rows) {
+        if (failure instanceof BatchUpdateException batch) {
+            int[] counts = batch.getUpdateCounts();
+            for (int i = 0; counts != null && i < Math.min(counts.length, rows); i++) {
+                if (counts[i] == Statement.EXECUTE_FAILED) {
+                    return i;
+                }
+            }
+        }
+        return -1;
     }
 
     private void bindDone(PreparedStatement ps, Delivery d, OffsetDateTime now) throws SQLException {
@@ -338,6 +360,11 @@ public final class Deliveries {
     /** Attempts before a delivery ends failed (delivery.max-attempts), unless its kind says otherwise. */
     public int maxAttempts() {
         return settings.maxAttempts();
+    }
+
+    /** Completions waiting for their commit right now. */
+    int completionsWaiting() {
+        return completions.waiting();
     }
 
     /** Null while completions are written, else what is wrong with their writer (for the health check). */

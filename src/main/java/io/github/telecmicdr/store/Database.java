@@ -7,6 +7,7 @@ import org.flywaydb.core.Flyway;
 import javax.sql.DataSource;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.sql.Savepoint;
 import java.time.Clock;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
@@ -120,6 +121,20 @@ public final class Database {
             c.abort(Runnable::run);
         } catch (SQLException | RuntimeException ignored) {
             // closing it below is all that is left
+        }
+    }
+
+    /**
+     * Undoes one item of a batch written item by item, after it failed with {@code failure}. When
+     * the savepoint is gone too (the connection is lost; H2 rolls the whole transaction back on a
+     * deadlock), the batch cannot go on: {@code failure} is thrown, with why the rollback failed.
+     */
+    public static void rollbackTo(Connection c, Savepoint savepoint, SQLException failure) throws SQLException {
+        try {
+            c.rollback(savepoint);
+        } catch (SQLException rollbackFailed) {
+            failure.addSuppressed(rollbackFailed);
+            throw failure;
         }
     }
 

@@ -192,8 +192,9 @@ public final class NotificationStore extends ServiceSupport {
                     outcomes[i] = new StoreReceipt(StoreReceipt.STORED, n.kind(), n.cmiuuid());
                 } catch (SQLException e) {
                     plan.clearBatch();
-                    // undone alone; if even that fails the connection is gone and the whole batch fails
-                    c.rollback(savepoint);
+                    // undone alone; if even that fails (the connection is gone, or H2 rolled the
+                    // whole transaction back on a deadlock) the whole batch fails, with this cause
+                    Database.rollbackTo(c, savepoint, e);
                     outcomes[i] = Database.isUniqueViolation(e)
                             ? new StoreReceipt(StoreReceipt.DUPLICATE, n.kind(), n.cmiuuid())
                             : e;
@@ -215,7 +216,7 @@ public final class NotificationStore extends ServiceSupport {
 
     /** After the migration (the service that runs it starts first). */
     @Override
-    protected void doStart() throws SQLException {
+    protected void doStart() {
         freshStatistics = FreshStatistics.of(dataSource);
         groupCommit.start();
     }

@@ -5,6 +5,7 @@ import com.zaxxer.hikari.HikariDataSource;
 import io.github.telecmicdr.operations.CdrMetrics;
 import io.github.telecmicdr.store.Database;
 import io.github.telecmicdr.testing.Await;
+import io.github.telecmicdr.testing.EmbeddedDatabases;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.Test;
 
@@ -18,12 +19,14 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Completions share a commit (one JDBC batch). A row another transaction holds past the lock
@@ -35,11 +38,32 @@ class CompletionBatchTest {
     private static final String KIND = "alert-email";
 
     @Test
-    void aLockedRowFailsOnlyItsOwnCompletion() throws Exception {
+    void onH2ALockedRowFailsOnlyItsOwnCompletion() throws Exception {
+        // H2 fails a statement that waits longer than LOCK_TIMEOUT for a row
+        String url = "jdbc:h2:mem:completion-batch-" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1;LOCK_TIMEOUT=3000";
+        aLockedRowFailsOnlyItsOwnCompletion(url, "sa", "",
+                "SELECT COUNT(*) FROM INFORMATION_SCHEMA.SESSIONS WHERE BLOCKER_ID IS NOT NULL");
+    }
+
+    @Test
+    void onPostgresALockedRowFailsOnlyItsOwnCompletion() throws Exception {
+        // PostgreSQL waits for a lock for good unless lock_timeout says otherwise (a deadlock fails
+        // the same way, but cannot be staged as reliably)
+        EmbeddedDatabases.Jdbc pg = EmbeddedDatabases.newPostgresDatabase();
+        String url = pg.url() + (pg.url().contains("?") ? "&" : "?") + "options=-c%20lock_timeout%3D2000";
+        aLockedRowFailsOnlyItsOwnCompletion(url, pg.username(), pg.password(), "SELECT COUNT(*) FROM pg_locks WHERE NOT granted");
+    }
+
+    /**
+     * Claims three deliveries; another transaction holds two of them. The first held one's
+     * completion keeps the writer waiting on its lock while the second held one and the free one
+     * queue behind it, to share the next commit: the free one is recorded done, the held ones fail.
+     */
+    private static void aLockedRowFailsOnlyItsOwnCompletion(String url, String user, String password, String lockWaits) throws Exception {
         Clock clock = Clock.systemUTC();
-        try (HikariDataSource db = Database.open("jdbc:h2:mem:completion-batch;DB_CLOSE_DELAY=-1;LOCK_TIMEOUT=1000", "sa", "", 4, 5000)) {
+        try (HikariDataSource db = Database.open(url, user, password, 4, 5000)) {
             Deliveries deliveries = new Deliveries(db, new ObjectMapper(), clock, new Deliveries.Settings(5, Duration.ofDays(1),
-                    Duration.ofMinutes(5), Duration.ofSeconds(1), Duration.ofMinutes(1), 20, Duration.ofSeconds(30)),
+                    Duration.ofMinutes(5), Duration.ofSeconds(1), Duration.ofMinutes(1), 20, Duration.ofSeconds(60)),
                     new CdrMetrics(new SimpleMeterRegistry(), db, clock), List.of(), () -> false);
             deliveries.start();
             try {
@@ -53,11 +77,13 @@ class CompletionBatchTest {
                     try (Statement s = holder.createStatement()) {
                         s.executeUpdate("UPDATE delivery SET last_error = 'held' WHERE cmiuuid IN ('held-first', 'held-second')");
                     }
-                    // the writer waits on the first held row; the next two completions queue behind it, one batch
                     CompletableFuture<Void> first = completing(deliveries, claimed.get("held-first"));
-                    Await.until(Duration.ofSeconds(30), () -> waitingOnALock(db), waiting -> waiting, "the writer waiting on the held row");
+                    Await.until(Duration.ofSeconds(30), () -> count(db, lockWaits) > 0, waiting -> waiting, "the writer waiting on the held row");
                     CompletableFuture<Void> second = completing(deliveries, claimed.get("held-second"));
                     CompletableFuture<Void> free = completing(deliveries, claimed.get("free"));
+                    Await.until(Duration.ofSeconds(30), deliveries::completionsWaiting, waiting -> waiting == 3, "three completions waiting");
+                    assertTrue(count(db, lockWaits) > 0,
+                            "the writer still waits on the first held row, so the other two are taken together after it");
 
                     free.get();
                     assertInstanceOf(SQLException.class, assertThrows(ExecutionException.class, second::get).getCause());
@@ -101,12 +127,10 @@ class CompletionBatchTest {
         });
     }
 
-    /** Whether a session of the database waits for a lock another one holds. */
-    private static boolean waitingOnALock(HikariDataSource db) {
-        try (Connection c = db.getConnection(); Statement s = c.createStatement();
-             ResultSet rs = s.executeQuery("SELECT COUNT(*) FROM INFORMATION_SCHEMA.SESSIONS WHERE BLOCKER_ID IS NOT NULL")) {
+    private static int count(HikariDataSource db, String sql) {
+        try (Connection c = db.getConnection(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
             rs.next();
-            return rs.getInt(1) > 0;
+            return rs.getInt(1);
         } catch (SQLException e) {
             throw new IllegalStateException(e);
         }
