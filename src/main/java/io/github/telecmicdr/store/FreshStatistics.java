@@ -26,7 +26,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * database that was not fresh. A speed-up only: when it cannot tell, or the ANALYZE fails or is
  * refused, autovacuum analyzes the tables later, as it would have.
  */
-public final class FreshStatistics {
+final class FreshStatistics {
 
     private static final Logger LOG = LoggerFactory.getLogger(FreshStatistics.class);
 

@@ -60,8 +60,10 @@ class EsbPublishCrashIT {
             env.put("ESB_BROKER_URL", artemis.coreUrl());
             try (Crashed run = killedUnderLoad(env)) {
                 long republished = awaitEveryPublish(run);
-                // every delivery done: every send was acknowledged by the broker, so the count is final
-                long onBroker = artemis.messageCount(subscription);
+                // every delivery done: every send was acknowledged by the broker, which may add a
+                // message to the queue a moment after answering its send, so the count is awaited
+                long onBroker = Await.until(WAIT, () -> artemis.messageCount(subscription), n -> n >= run.acknowledged.size(),
+                        "an event on the broker for every acknowledged notification");
                 Map<String, Long> copies = artemis.receiveCore(subscription, Math.toIntExact(onBroker), WAIT).stream()
                         .collect(Collectors.groupingBy(m -> EsbEvents.parse(m.body()).get("id").asText(), Collectors.counting()));
                 // the broker's own word for each re-publish it dropped by its duplicate id

@@ -87,8 +87,9 @@ class BrokersTest {
         producer.sendBodyAndHeader("jms:queue:smoke.dup.jms", "again", DUPLICATE_ID, "incoming-answered-cdr:c-1");
         producer.sendBodyAndHeader("jms:queue:smoke.dup.jms", "other", DUPLICATE_ID, "incoming-answered-cdr:c-2");
 
-        // a durable send returns once the broker has taken (or dropped) the message: the count is final
-        assertEquals(2, artemis.messageCount("smoke.dup.jms"));
+        // in the order sent: a kept repeat would be the second message. (Not the queue's message
+        // count: Artemis may answer the send before it adds the message to the queue, and a count
+        // read right after the sends once said 1.)
         assertEquals(List.of("first", "other"), artemis.receiveCore("smoke.dup.jms", 2, WAIT).stream().map(Received::body).toList());
     }
 
@@ -98,7 +99,6 @@ class BrokersTest {
         producer.sendBodyAndHeader("amqp:queue:smoke.dup.amqp", "again", DUPLICATE_ID, "incoming-answered-cdr:c-1");
         producer.sendBodyAndHeader("amqp:queue:smoke.dup.amqp", "other", DUPLICATE_ID, "incoming-answered-cdr:c-2");
 
-        assertEquals(2, artemis.messageCount("smoke.dup.amqp"));
         assertEquals(List.of("first", "other"), artemis.receiveAmqp("smoke.dup.amqp", 2, WAIT).stream().map(Received::body).toList());
     }
 
