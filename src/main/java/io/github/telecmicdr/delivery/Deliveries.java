@@ -296,13 +296,13 @@ public final class Deliveries {
      * After the batch failed (on H2 a row another transaction held past the lock timeout; on
      * PostgreSQL a deadlock, or a lock_timeout if one is set): each delivery again, under a savepoint
      * of its own, so only the one that fails is redone after its lease and the rest of the batch is
-     * recorded done (an alert is not sent again for a neighbour's lock). The first row the batch
-     * reports failed fails at once with the batch's exception, instead of waiting for the same lock
-     * a second time (PostgreSQL also reports the rows after it failed, without having tried them).
+     * recorded done (an alert is not sent again for a neighbour's lock). When the batch says which
+     * row failed, that row fails at once with the batch's exception instead of waiting for the same
+     * lock a second time ({@link #failedRow}).
      */
     private Object[] markDoneOneByOne(Connection c, List<Delivery> done, SQLException failure) throws SQLException {
         Object[] ours = new Object[done.size()];
-        int failed = firstFailed(failure, done.size());
+        int failed = failedRow(failure, done.size());
         try (PreparedStatement ps = c.prepareStatement(MARK_DONE)) {
             OffsetDateTime now = now();
             for (int i = 0; i < done.size(); i++) {
@@ -324,17 +324,27 @@ public final class Deliveries {
         return ours;
     }
 
-    /** The index of the first row a failed batch reports failed, or -1. */
-    private static int firstFailed(SQLException failure, int rows) {
-        if (failure instanceof BatchUpdateException batch) {
-            int[] counts = batch.getUpdateCounts();
-            for (int i = 0; counts != null && i < Math.min(counts.length, rows); i++) {
-                if (counts[i] == Statement.EXECUTE_FAILED) {
-                    return i;
-                }
+    /**
+     * The row a failed batch failed on, or -1 when it does not say. H2 runs every row and reports
+     * each (1 or EXECUTE_FAILED); PostgreSQL stops at the failure and, in a transaction, may report
+     * every row failed, the ones that ran and the ones never tried: only when some row is reported
+     * not failed is the first failed one known to have failed.
+     */
+    private static int failedRow(SQLException failure, int rows) {
+        if (!(failure instanceof BatchUpdateException batch) || batch.getUpdateCounts() == null) {
+            return -1;
+        }
+        int[] counts = batch.getUpdateCounts();
+        int first = -1;
+        boolean someRan = false;
+        for (int i = 0; i < Math.min(counts.length, rows); i++) {
+            if (counts[i] != Statement.EXECUTE_FAILED) {
+                someRan = true;
+            } else if (first < 0) {
+                first = i;
             }
         }
-        return -1;
+        return someRan ? first : -1;
     }
 
     private void bindDone(PreparedStatement ps, Delivery d, OffsetDateTime now) throws SQLException {
