@@ -6,11 +6,11 @@ import io.github.telecmicdr.operations.CdrMetrics;
 import io.github.telecmicdr.store.Database;
 import io.github.telecmicdr.testing.Await;
 import io.github.telecmicdr.testing.EmbeddedDatabases;
+import io.github.telecmicdr.testing.StoredCalls;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.Test;
 
 import java.sql.Connection;
-import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -67,7 +67,10 @@ class CompletionBatchTest {
                     new CdrMetrics(new SimpleMeterRegistry(), db, clock), List.of(), () -> false);
             deliveries.start();
             try {
-                planFor(db, deliveries, "held-first", "held-second", "free");
+                Database.inTransaction(db, c -> {
+                    StoredCalls.insertWithDueAlert(c, List.of("held-first", "held-second", "free"));
+                    return null;
+                });
                 Map<String, Delivery> claimed = new TreeMap<>();
                 deliveries.claim(KIND, 3).forEach(d -> claimed.put(d.cmiuuid(), d));
                 assertEquals(3, claimed.size());
@@ -109,22 +112,6 @@ class CompletionBatchTest {
             }
         }, "completing-" + delivery.cmiuuid()).start();
         return completed;
-    }
-
-    private static void planFor(HikariDataSource db, Deliveries deliveries, String... cmiuuids) throws SQLException {
-        Database.inTransaction(db, c -> {
-            try (PreparedStatement notification = c.prepareStatement("INSERT INTO notification (kind, cmiuuid, http_method, received_at,"
-                    + " raw_payload) VALUES ('missed-call', ?, 'POST', CURRENT_TIMESTAMP, '{}')");
-                 PreparedStatement plan = deliveries.planStatement(c)) {
-                for (String cmiuuid : cmiuuids) {
-                    notification.setString(1, cmiuuid);
-                    notification.executeUpdate();
-                    deliveries.plan(plan, "missed-call", cmiuuid, List.of(KIND));
-                }
-                plan.executeBatch();
-            }
-            return null;
-        });
     }
 
     private static int count(HikariDataSource db, String sql) {
