@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.UUID;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -34,6 +35,8 @@ public class FixedRate {
 
     private static final int CONNECTIONS = 64;
     private static final int WARMUP_SECONDS = 2;
+    /** BENCH_KEYS=clustered: the keys sent before 2026-11-29's seventh session (bench/cdr-post.lua). */
+    private static final boolean OLD_KEYS = "clustered".equals(System.getenv("BENCH_KEYS"));
 
     public static void main(String[] args) throws Exception {
         URI uri = URI.create(args[0]);
@@ -60,12 +63,13 @@ public class FixedRate {
                     for (long wait = due - System.nanoTime(); wait > 0; wait = due - System.nanoTime()) {
                         LockSupport.parkNanos(wait);
                     }
-                    String id = Long.toHexString(ThreadLocalRandom.current().nextLong()) + "-" + i;
+                    String id = OLD_KEYS ? Long.toHexString(ThreadLocalRandom.current().nextLong()) + "-" + i : UUID.randomUUID().toString();
+                    long caller = OLD_KEYS ? 440_000_000_002L : 440_000_000_000L + ThreadLocalRandom.current().nextInt(1_000_000);
                     try {
                         if (connection == null) {
                             connection = new Connection(uri);
                         }
-                        int status = connection.post(body(id, reason));
+                        int status = connection.post(body(id, caller, reason));
                         if (status == 200) {
                             latencyMicros[i] = (System.nanoTime() - due) / 1000;
                             acks[i] = id + " " + System.currentTimeMillis();
@@ -101,9 +105,10 @@ public class FixedRate {
         }
     }
 
-    static String body(String id, String reason) {
+    /** An answered CDR: its cmiuuid, the caller's number and the hangup reason. */
+    static String body(String id, long caller, String reason) {
         return "{\"appid\":2222223,\"type\":\"cdr\",\"direction\":\"inbound\",\"cmiuuid\":\"" + id + "\",\"user\":\"204_2222223\","
-                + "\"status\":\"answered\",\"to\":440000000001,\"from\":440000000002,\"time\":1634720920615,\"answeredsec\":11,"
+                + "\"status\":\"answered\",\"to\":440000000001,\"from\":" + caller + ",\"time\":1634720920615,\"answeredsec\":11,"
                 + "\"team\":\"Sales_2222223\",\"hangup_reason\":\"" + reason + "\",\"record\":false,\"ivr_name\":\"salesivr\"}";
     }
 
