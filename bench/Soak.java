@@ -54,7 +54,7 @@ public class Soak {
             if (dice < 0.7 || stored.isEmpty()) {
                 String id = UUID.randomUUID().toString();
                 body = "{\"cmiuuid\":\"" + id + "\",\"appid\":2222223,\"type\":\"cdr\",\"direction\":\"inbound\",\"status\":\"answered\","
-                        + "\"from\":440000000002,\"to\":440000000001,\"answeredsec\":11,\"time\":1634720920615,\"team\":\"Sales\","
+                        + "\"from\":" + (440_000_000_000L + random.nextInt(1_000_000)) + ",\"to\":440000000001,\"answeredsec\":11,\"time\":1634720920615,\"team\":\"Sales\","
                         + "\"hangup_reason\":\"" + (alert ? "recv_cancel" : "recv_bye") + "\",\"record\":" + record
                         + ",\"filename\":\"" + id + ".wav\"}";
                 kind = "new";
