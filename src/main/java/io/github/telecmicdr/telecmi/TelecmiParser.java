@@ -398,8 +398,9 @@ public final class TelecmiParser {
 
         /**
          * A part of the kind, in lower case, whatever its length (the kind takes a bounded slug of
-         * it). A value that is not text stands as "unknown": the kind then names no documented
-         * notification, so the call is stored and nothing is planned on a guess.
+         * it). A number stands as its digits, any other value that is not text as "unknown": the
+         * kind then names no documented notification, so the call is stored and nothing is planned
+         * on a guess.
          */
         String kindPart(String name) {
             if (field(name) == null) {
