@@ -93,6 +93,15 @@ public final class Database {
      * the half.)
      */
     public static <T> T inTransaction(DataSource dataSource, InTransaction<T> work) throws SQLException {
+        return inTransaction(dataSource, work, false);
+    }
+
+    /**
+     * As {@link #inTransaction(DataSource, InTransaction)}; with {@code forceToDisk}, on H2 it also
+     * returns only once the commit is on the disk ({@link H2Durability#forceToDisk}). When that
+     * fails the commit may or may not survive a power cut, and this throws as if it had failed.
+     */
+    public static <T> T inTransaction(DataSource dataSource, InTransaction<T> work, boolean forceToDisk) throws SQLException {
         try (Connection c = dataSource.getConnection()) {
             c.setAutoCommit(false);
             T result;
@@ -112,6 +121,9 @@ public final class Database {
                 throw e;
             }
             c.setAutoCommit(true);
+            if (forceToDisk) {
+                H2Durability.forceToDisk(c);
+            }
             return result;
         }
     }

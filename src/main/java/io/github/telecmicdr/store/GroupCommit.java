@@ -43,6 +43,14 @@ public final class GroupCommit<T, R> extends ServiceSupport {
         default Object[] writeIsolated(Connection c, List<T> items, SQLException failure) throws SQLException {
             throw failure;
         }
+
+        /**
+         * Whether a commit must be on the disk before its callers are answered: on H2 the file is
+         * then forced after each commit ({@link H2Durability#forceToDisk}), once for the batch.
+         */
+        default boolean forceToDisk() {
+            return false;
+        }
     }
 
     /** The caller stopped waiting: its write was not committed yet, and may or may not be later. */
@@ -181,7 +189,7 @@ public final class GroupCommit<T, R> extends ServiceSupport {
                     c.rollback();
                     return batchWrite.writeIsolated(c, items, e);
                 }
-            });
+            }, batchWrite.forceToDisk());
         } catch (SQLException e) {
             batch.forEach(p -> p.answer().completeExceptionally(e));
             return;

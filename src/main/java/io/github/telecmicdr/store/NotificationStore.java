@@ -75,6 +75,12 @@ public final class NotificationStore extends ServiceSupport {
             public Object[] writeIsolated(Connection c, List<Write> batch, SQLException failure) throws SQLException {
                 return writeOneByOne(c, batch, now());
             }
+
+            /** Every notification acknowledged is on the disk, not only in the page cache. */
+            @Override
+            public boolean forceToDisk() {
+                return true;
+            }
         });
     }
 

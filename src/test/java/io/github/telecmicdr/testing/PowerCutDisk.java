@@ -1,0 +1,155 @@
+package io.github.telecmicdr.testing;
+
+import org.h2.store.fs.FileBase;
+import org.h2.store.fs.FilePath;
+import org.h2.store.fs.FilePathWrapper;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * A disk that a power cut leaves as it was at the last force ({@code fsync}): what was written
+ * after it is lost. H2 opens a database on it as {@code jdbc:h2:powercut:file:<path>}; every write
+ * goes through to the real file, and each force of a file also copies it, as it then is, to
+ * {@code <file>.forced}: the file a power cut right now would leave ({@link #afterPowerCut}).
+ */
+public final class PowerCutDisk extends FilePathWrapper {
+
+    private static final String SCHEME = "powercut";
+    /** One lock per real file: a force copies the file with no write half-way through. */
+    private static final Map<Path, Object> LOCKS = new ConcurrentHashMap<>();
+    private static volatile boolean registered;
+
+    /** H2 makes one of these for each path it opens (by reflection, so public). */
+    public PowerCutDisk() {
+    }
+
+    /** The JDBC URL of an H2 database at {@code database} (no extension) on this disk. */
+    public static synchronized String url(Path database) {
+        if (!registered) {
+            FilePath.register(new PowerCutDisk());
+            registered = true;
+        }
+        return "jdbc:h2:" + SCHEME + ":file:" + database.toAbsolutePath();
+    }
+
+    /**
+     * Copies the database as a power cut now would leave it to {@code to} (no extension, as for
+     * {@link #url}); nothing when its file was never forced (a power cut would leave no database).
+     */
+    public static void afterPowerCut(Path database, Path to) throws IOException {
+        Path file = Path.of(database.toAbsolutePath() + ".mv.db");
+        synchronized (lockOf(file)) {
+            Path forced = forcedCopy(file);
+            if (Files.exists(forced)) {
+                Files.copy(forced, Path.of(to.toAbsolutePath() + ".mv.db"), StandardCopyOption.REPLACE_EXISTING);
+            }
+        }
+    }
+
+    @Override
+    public String getScheme() {
+        return SCHEME;
+    }
+
+    @Override
+    public FileChannel open(String mode) throws IOException {
+        String name = getBase().toString();
+        Path file = Path.of(name.startsWith("file:") ? name.substring("file:".length()) : name).toAbsolutePath();
+        return new Channel(getBase().open(mode), file);
+    }
+
+    private static Object lockOf(Path file) {
+        return LOCKS.computeIfAbsent(file, f -> new Object());
+    }
+
+    private static Path forcedCopy(Path file) {
+        return Path.of(file + ".forced");
+    }
+
+    /** The real file's channel, with writes and forces under the file's lock. */
+    private static final class Channel extends FileBase {
+        private final FileChannel real;
+        private final Path file;
+        private final Object lock;
+
+        Channel(FileChannel real, Path file) {
+            this.real = real;
+            this.file = file;
+            this.lock = lockOf(file);
+        }
+
+        @Override
+        public void force(boolean metaData) throws IOException {
+            synchronized (lock) {
+                real.force(metaData);
+                Files.copy(file, forcedCopy(file), StandardCopyOption.REPLACE_EXISTING);
+            }
+        }
+
+        @Override
+        public int write(ByteBuffer src, long position) throws IOException {
+            synchronized (lock) {
+                return real.write(src, position);
+            }
+        }
+
+        @Override
+        public int write(ByteBuffer src) throws IOException {
+            synchronized (lock) {
+                return real.write(src);
+            }
+        }
+
+        @Override
+        public FileChannel truncate(long size) throws IOException {
+            synchronized (lock) {
+                real.truncate(size);
+            }
+            return this;
+        }
+
+        @Override
+        public int read(ByteBuffer dst, long position) throws IOException {
+            return real.read(dst, position);
+        }
+
+        @Override
+        public int read(ByteBuffer dst) throws IOException {
+            return real.read(dst);
+        }
+
+        @Override
+        public long position() throws IOException {
+            return real.position();
+        }
+
+        @Override
+        public FileChannel position(long newPosition) throws IOException {
+            real.position(newPosition);
+            return this;
+        }
+
+        @Override
+        public long size() throws IOException {
+            return real.size();
+        }
+
+        @Override
+        public FileLock tryLock(long position, long size, boolean shared) throws IOException {
+            return real.tryLock(position, size, shared);
+        }
+
+        @Override
+        protected void implCloseChannel() throws IOException {
+            real.close();
+        }
+    }
+}
