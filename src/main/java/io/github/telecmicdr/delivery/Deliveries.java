@@ -268,12 +268,19 @@ public final class Deliveries {
         if (ours) {
             LOG.info("Delivery {} {} for cmiuuid {} done (attempt {})", delivery.id(), delivery.kind(), delivery.cmiuuid(), delivery.attempts());
         } else {
-            LOG.warn("Delivery {} {} for cmiuuid {} finished after its lease passed to another worker", delivery.id(), delivery.kind(), delivery.cmiuuid());
+            LOG.warn("Delivery {} {} for cmiuuid {} attempt {} finished after its lease passed to a later attempt", delivery.id(), delivery.kind(),
+                    delivery.cmiuuid(), delivery.attempts());
         }
     }
 
+    /**
+     * The attempt still holds its lease: this instance's, and no later claim of the delivery (its
+     * attempts) since. An attempt that outran its lease may have been claimed again by this very
+     * instance; its outcome then no longer counts, the later attempt's does.
+     */
+    private static final String HELD = "id = ? AND state = 'in_progress' AND lease_owner = ? AND attempts = ?";
     private static final String MARK_DONE = "UPDATE delivery SET state = 'done', completed_at = ?, lease_owner = NULL,"
-            + " lease_until = NULL, last_error = NULL WHERE id = ? AND state = 'in_progress' AND lease_owner = ?";
+            + " lease_until = NULL, last_error = NULL WHERE " + HELD;
 
     /** One UPDATE per delivery in one JDBC batch; true where this instance still held the lease. */
     private Object[] markDone(Connection c, List<Delivery> done) throws SQLException {
@@ -351,6 +358,7 @@ public final class Deliveries {
         ps.setObject(1, now);
         ps.setLong(2, d.id());
         ps.setString(3, owner);
+        ps.setInt(4, d.attempts());
     }
 
     public void start() {
@@ -404,13 +412,18 @@ public final class Deliveries {
         OffsetDateTime next = FAILED.equals(state) ? now : now.plus(retryIn(delivery.attempts(), cause));
         try (Connection c = dataSource.getConnection();
              PreparedStatement ps = c.prepareStatement("UPDATE delivery SET state = ?, next_attempt_at = ?, last_error = ?,"
-                     + " lease_owner = NULL, lease_until = NULL WHERE id = ? AND state = 'in_progress' AND lease_owner = ?")) {
+                     + " lease_owner = NULL, lease_until = NULL WHERE " + HELD)) {
             ps.setString(1, state);
             ps.setObject(2, next);
             ps.setString(3, error);
             ps.setLong(4, delivery.id());
             ps.setString(5, owner);
-            ps.executeUpdate();
+            ps.setInt(6, delivery.attempts());
+            if (ps.executeUpdate() == 0) {
+                LOG.warn("Delivery {} {} for cmiuuid {} attempt {} did not succeed after its lease passed to a later attempt: {}",
+                        delivery.id(), delivery.kind(), delivery.cmiuuid(), delivery.attempts(), error);
+                return;
+            }
         }
         metrics.deliveryAttempt(delivery.kind(), FAILED.equals(state) ? FAILED : "retry", took(delivery));
         if (FAILED.equals(state)) {
@@ -435,6 +448,10 @@ public final class Deliveries {
         Duration asked = cause instanceof RetryLater later ? later.after() : null;
         if (asked == null || asked.compareTo(backoff) <= 0) {
             return backoff;
+        }
+        if (asked.compareTo(settings.backoffMax()) >= 0) {
+            // before any arithmetic: a Retry-After of 10^16 seconds overflows a count of milliseconds
+            return settings.backoffMax();
         }
         // up to a tenth later, so the deliveries one 429 turned away do not all come back in the same second
         Duration spread = asked.plusMillis(ThreadLocalRandom.current().nextLong(asked.toMillis() / 10 + 1));

@@ -1,9 +1,19 @@
 package io.github.telecmicdr.delivery;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.zaxxer.hikari.HikariDataSource;
+import io.github.telecmicdr.crm.CrmAnswers;
+import io.github.telecmicdr.operations.CdrMetrics;
+import io.github.telecmicdr.store.Database;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.Test;
 
+import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
 import java.util.Random;
+import java.util.UUID;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -25,6 +35,27 @@ class BackoffAndDurationsTest {
             }
         }
         assertEquals(Duration.ZERO, Deliveries.backoff(1, Duration.ZERO, max, random));
+    }
+
+    @Test
+    void aRetryAfterLongerThanTheCapWaitsTheCap() {
+        Duration max = Duration.ofMinutes(30);
+        Clock clock = Clock.systemUTC();
+        try (HikariDataSource db = Database.open("jdbc:h2:mem:retry-after-" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1", "sa", "", 2, 5000)) {
+            Deliveries deliveries = new Deliveries(db, new ObjectMapper(), clock, new Deliveries.Settings(5, Duration.ofDays(1),
+                    Duration.ofMinutes(2), Duration.ofSeconds(10), max, 20, Duration.ofSeconds(60)),
+                    new CdrMetrics(new SimpleMeterRegistry(), db, clock), List.of(), () -> false);
+            try {
+                // the largest Retry-After a CRM may send (18 digits): its milliseconds do not fit a long
+                Duration asked = CrmAnswers.retryAfter("999999999999999999", Instant.now());
+                assertEquals(max, deliveries.retryIn(1, new RetryLater("CRM answered 429", asked)));
+                assertEquals(max, deliveries.retryIn(1, new RetryLater("CRM answered 503", max)));
+                Duration twenty = deliveries.retryIn(1, new RetryLater("CRM answered 429", Duration.ofMinutes(20)));
+                assertTrue(twenty.compareTo(Duration.ofMinutes(20)) >= 0 && twenty.compareTo(Duration.ofMinutes(22)) <= 0, twenty.toString());
+            } finally {
+                deliveries.stop();
+            }
+        }
     }
 
     @Test
