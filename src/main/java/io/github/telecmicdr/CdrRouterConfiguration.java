@@ -597,7 +597,8 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
     private Recordings recordings(HikariDataSource dataSource, CdrQueries cdrQueries, ObjectMapper objectMapper, Clock clock) {
         return new Recordings(dataSource, cdrQueries, objectMapper, new Recordings.Settings(
                 recordingsDir(), telecmiAppid, telecmiSecret, recordingsMaxBytes,
-                Durations.parse("recordings.download-timeout", recordingsDownloadTimeout)), clock);
+                Durations.parse("recordings.download-timeout", recordingsDownloadTimeout),
+                Durations.parse("delivery.lease", deliveryLease)), clock);
     }
 
     /** routes/telecmi-reconcile.camel.yaml's windows; its history is kept as long as notifications are. */

@@ -38,6 +38,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
@@ -66,7 +67,8 @@ public final class Recordings extends ServiceSupport {
     static final int STORED_COPIES_LOOKED_AT = 5;
 
     /** The download settings: see the recordings.* and telecmi.* keys of application.properties. */
-    public record Settings(Path root, String appid, String secret, long maxBytes, Duration downloadTimeout) {
+    /** @param lease delivery.lease: the turn's wait and the download both end within it */
+    public record Settings(Path root, String appid, String secret, long maxBytes, Duration downloadTimeout, Duration lease) {
     }
 
     private final DataSource dataSource;
@@ -78,6 +80,7 @@ public final class Recordings extends ServiceSupport {
     private final String secret;
     private final long maxBytes;
     private final Duration downloadTimeout;
+    private final Duration lease;
     private final Clock clock;
     private final FileNameTurns turns = new FileNameTurns();
     private ScheduledThreadPoolExecutor deadlines;
@@ -92,6 +95,7 @@ public final class Recordings extends ServiceSupport {
         this.secret = settings.secret();
         this.maxBytes = settings.maxBytes();
         this.downloadTimeout = settings.downloadTimeout();
+        this.lease = settings.lease();
         this.clock = clock;
     }
 
@@ -137,8 +141,7 @@ public final class Recordings extends ServiceSupport {
         exchange.setVariable("recordingFilename", filename);
         exchange.setVariable("callDate", (stored.cdr().callTime() != null ? stored.cdr().callTime() : stored.receivedAt())
                 .atOffset(ZoneOffset.UTC).toLocalDate());
-        // the holder of the turn ends within its deadline; waiting longer means something is stuck
-        FileNameTurns.Turn turn = turns.take(filename, downloadTimeout.plusMinutes(1));
+        FileNameTurns.Turn turn = turns.take(filename, patience(lease, downloadTimeout, delivery.claimedAt(), clock.instant()));
         if (turn == null) {
             throw new RetryLater("another download of " + filename + " is still running", null);
         }
@@ -153,6 +156,17 @@ public final class Recordings extends ServiceSupport {
         });
         exchange.setVariable("recordingDownload", download);
         exchange.setVariable("recordingReused", linkStored(delivery, filename));
+    }
+
+    /**
+     * How long a delivery waits for its turn at a file name: what its lease leaves once its own
+     * download's deadline is set aside, so that waiting and downloading both end before the lease
+     * does (an attempt that outlives its lease is claimed again). Not waiting at all when nothing
+     * is left: the attempt is retried later, by when the other download has ended.
+     */
+    static Duration patience(Duration lease, Duration downloadTimeout, Instant claimedAt, Instant now) {
+        Duration left = lease.minus(downloadTimeout).minus(Duration.between(claimedAt, now));
+        return left.isNegative() ? Duration.ZERO : left;
     }
 
     /**
@@ -244,6 +258,9 @@ public final class Recordings extends ServiceSupport {
     /** TeleCMI's 200-with-JSON error, or anything else that is not audio. */
     private RuntimeException explain(byte[] body, String contentType) {
         String text = new String(body, StandardCharsets.UTF_8).trim();
+        if (text.isEmpty()) {
+            return new RetryLater("TeleCMI answered 200 with an empty body", null);
+        }
         if (text.startsWith("{")) {
             try {
                 JsonNode json = mapper.readTree(text);
@@ -251,6 +268,10 @@ public final class Recordings extends ServiceSupport {
                 String msg = printable(json.path("msg").asText(""));
                 if (code == 502) {
                     return new RetryLater("TeleCMI: 502 " + msg + " (the recording is not published yet)", null);
+                }
+                if (code >= 500 || code == 429 || code == 408) {
+                    // as the same status would be in HTTP's own: busy, slow or down for now
+                    return new RetryLater("TeleCMI: " + code + " " + msg, null);
                 }
                 if (code == 407) {
                     return new PermanentFailure("TeleCMI: 407 " + msg + " (check telecmi.appid and telecmi.secret)");

@@ -3,6 +3,7 @@ package io.github.telecmicdr.recording;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
+import java.time.Instant;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -34,5 +35,16 @@ class FileNameTurnsTest {
         assertNotNull(second, "the waiting download goes next");
         turns.release(second);
         assertEquals(1, turns.size(), "only b.mp3 is still held");
+    }
+
+    @Test
+    void theWaitForATurnAndTheDownloadEndWithinTheLease() {
+        Instant claimed = Instant.parse("2026-11-29T10:00:00Z");
+        Duration lease = Duration.ofMinutes(2);
+        Duration download = Duration.ofSeconds(90);
+        assertEquals(Duration.ofSeconds(30), Recordings.patience(lease, download, claimed, claimed));
+        assertEquals(Duration.ofSeconds(20), Recordings.patience(lease, download, claimed, claimed.plusSeconds(10)));
+        assertEquals(Duration.ZERO, Recordings.patience(lease, download, claimed, claimed.plusSeconds(31)), "nothing left: no wait");
+        assertEquals(Duration.ZERO, Recordings.patience(Duration.ofSeconds(60), download, claimed, claimed), "a download longer than its lease");
     }
 }

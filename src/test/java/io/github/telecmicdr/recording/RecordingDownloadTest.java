@@ -245,6 +245,27 @@ class RecordingDownloadTest {
     }
 
     @Test
+    void busyOrDownSaidInJsonAndAnEmptyAnswerAreRetried() throws Exception {
+        String id = UUID.randomUUID().toString();
+        String file = id + ".mp3";
+        String[][] answers = {{"{\"code\":503,\"error\":true,\"msg\":\"Service Unavailable\"}", "busy"},
+                {"{\"code\":429,\"error\":true,\"msg\":\"Too Many Requests\"}", "empty"}, {"", "published"}};
+        String state = Scenario.STARTED;
+        for (String[] a : answers) {
+            telecmi.stubFor(get(urlPathEqualTo("/v2/play")).withQueryParam("file", equalTo(file)).inScenario(id)
+                    .whenScenarioStateIs(state).willReturn(aResponse().withStatus(200).withBody(a[0])).willSetStateTo(a[1]));
+            state = a[1];
+        }
+        telecmi.stubFor(get(urlPathEqualTo("/v2/play")).withQueryParam("file", equalTo(file)).inScenario(id)
+                .whenScenarioStateIs(state).willReturn(aResponse().withStatus(200).withHeader("Content-Type", "audio/mpeg").withBody(mp3(2000))));
+        service.postWebhook(cdr(id, "true", "\"" + file + "\""));
+        JsonNode d = Await.until(Duration.ofSeconds(60), () -> service.delivery(id, "recording-download"),
+                x -> x.get("state").asText().equals("done") || x.get("state").asText().equals("failed"), "download");
+        assertEquals("done", d.get("state").asText(), d.toString());
+        assertEquals(4, d.get("attempts").asInt(), "503 and 429 in JSON, an empty answer, then the audio");
+    }
+
+    @Test
     void serverErrorsAndTimeoutsAreRetried() throws Exception {
         String id = UUID.randomUUID().toString();
         String file = id + ".mp3";
