@@ -201,13 +201,44 @@ public final class NotificationStore extends ServiceSupport {
                     // undone alone; if even that fails (the connection is gone, or H2 rolled the
                     // whole transaction back on a deadlock) the whole batch fails, with this cause
                     Database.rollbackTo(c, savepoint, e);
-                    outcomes[i] = Database.isUniqueViolation(e)
-                            ? new StoreReceipt(StoreReceipt.DUPLICATE, n.kind(), n.cmiuuid())
-                            : e;
+                    if (!Database.isUniqueViolation(e)) {
+                        outcomes[i] = e;
+                    } else if (isStored(c, n)) {
+                        outcomes[i] = new StoreReceipt(StoreReceipt.DUPLICATE, n.kind(), n.cmiuuid());
+                    } else {
+                        outcomes[i] = new OtherKeyRefused();
+                    }
                 }
             }
         }
         return outcomes;
+    }
+
+    /**
+     * Whether the notification is stored, by a commit other than this transaction's (another
+     * instance's, that made this insert fail). A unique violation is a duplicate only then.
+     */
+    private static boolean isStored(Connection c, TelecmiNotification n) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM notification WHERE cmiuuid = ? AND kind = ?")) {
+            ps.setString(1, n.cmiuuid());
+            ps.setString(2, n.kind());
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next();
+            }
+        }
+    }
+
+    /**
+     * A unique key other than (cmiuuid, kind) refused a notification that is not stored: the
+     * database is at fault, not the request (e.g. the id sequence behind rows restored with their
+     * ids), so the answer is 503, retry, and never "duplicate", which would lose the call. No SQLState
+     * and no cause: the database's message quotes the refused values, and a constraint's SQLState
+     * (class 23) would answer 400.
+     */
+    static final class OtherKeyRefused extends SQLException {
+        OtherKeyRefused() {
+            super("a unique key other than (cmiuuid, kind) refused the notification; nothing was stored");
+        }
     }
 
     /** Webhook requests (and reconciled calls) waiting for their commit right now. */

@@ -460,6 +460,35 @@ abstract class WebhookContract {
         return sum;
     }
 
+    @Test
+    void aUniqueKeyOtherThanTheCallsIsNotADuplicateButARetry() throws Exception {
+        DataSource ds = service.camelContext().getRegistry().lookupByNameAndType("dataSource", DataSource.class);
+        for (int i = 0; i < 3; i++) {
+            assertEquals(200, service.postWebhook(seed(uuid())).status());
+        }
+        long last;
+        try (Connection c = ds.getConnection(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT MAX(id) FROM notification")) {
+            rs.next();
+            last = rs.getLong(1);
+        }
+        String id = uuid();
+        try {
+            // the ids ahead are taken, as after rows restored with their ids: the insert and its retry one by one both collide
+            h2(ds, "ALTER TABLE notification ALTER COLUMN id RESTART WITH " + (last - 2));
+            int mark = LogCapture.get().mark();
+            Response r = service.postWebhook(seed(id));
+            assertEquals(503, r.status(), "not a duplicate (the call is not stored), nor a 400 (the request is fine): " + r.body());
+            assertTrue(LogCapture.get().since(mark).stream().anyMatch(l -> l.contains("a unique key other than (cmiuuid, kind) refused")),
+                    "the log says why");
+            assertEquals(404, service.api("/api/cdrs/" + id).status(), "not stored, so TeleCMI must retry it");
+        } finally {
+            h2(ds, "ALTER TABLE notification ALTER COLUMN id RESTART WITH " + (last + 1000));
+        }
+        Response retried = service.postWebhook(seed(id));
+        assertEquals(200, retried.status(), retried.body());
+        assertEquals("stored", json(retried).get("status").asText());
+    }
+
     static void h2(DataSource ds, String sql) throws Exception {
         try (Connection c = ds.getConnection(); Statement s = c.createStatement()) {
             s.execute(sql);
