@@ -72,13 +72,11 @@ public final class ProblemResponses {
                 String state = sqlState(sql);
                 if (isDataError(state)) {
                     // the message stays out of log and answer: both databases quote the refused value in it
-                    LOG.warn("The database refused a value while handling {} {} (SQLState {})",
-                            exchange.getMessage().getHeader(Exchange.HTTP_METHOD), exchange.getFromRouteId(), state);
+                    LOG.warn("The database refused a value while handling {} (SQLState {})", handling(exchange), state);
                     return new Problem(400, "a value of this request cannot be stored (SQLState " + state
                             + "); nothing was stored");
                 }
-                LOG.warn("Database unavailable while handling {} {}: {}", exchange.getMessage().getHeader(Exchange.HTTP_METHOD),
-                        exchange.getFromRouteId(), t.getMessage());
+                LOG.warn("Database unavailable while handling {}: {}", handling(exchange), t.getMessage());
                 if (t instanceof GroupCommit.CommitTimeout) {
                     // handed to the writer and not committed in time: it may still be, so promise nothing
                     return new Problem(503, "the database did not commit in time; please retry (a notification stored"
@@ -89,6 +87,12 @@ public final class ProblemResponses {
         }
         LOG.error("Unexpected failure in route {}", exchange.getFromRouteId(), caught);
         return new Problem(500, "internal error; nothing was stored");
+    }
+
+    /** "POST telecmi-webhook", or the route alone once a step has removed the request's headers. */
+    private static String handling(Exchange exchange) {
+        Object method = exchange.getMessage().getHeader(Exchange.HTTP_METHOD);
+        return method == null ? exchange.getFromRouteId() : method + " " + exchange.getFromRouteId();
     }
 
     /** The first SQLState in the chain: drivers and pools wrap the database's own exception. */

@@ -8,8 +8,9 @@ import java.util.TreeMap;
 import java.util.function.Supplier;
 
 /**
- * The group-commit writers (notifications, delivery completions): DOWN when one has stopped, or
- * holds a batch or leaves a write waiting beyond its bound. A writer that died or hangs answers
+ * The group-commit writers (notifications, delivery completions): DOWN when one has stopped, holds
+ * a batch or leaves a write waiting beyond its bound, or found the embedded H2 database closed
+ * under it (after a failed write). A writer that died or hangs answers
  * every webhook 503 while the database itself is fine, so this is liveness as well as readiness:
  * restarting the process is the cure.
  */
@@ -21,6 +22,12 @@ public final class WriterHealthCheck extends AbstractHealthCheck {
     public WriterHealthCheck(Map<String, Supplier<String>> writers) {
         super("cdr-router", "writers");
         this.writers = new TreeMap<>(writers);
+    }
+
+    /** Camel counts a check for readiness only unless it says otherwise. */
+    @Override
+    public boolean isLiveness() {
+        return true;
     }
 
     @Override

@@ -3,6 +3,7 @@ package io.github.telecmicdr.store;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import org.flywaydb.core.Flyway;
+import org.h2.api.ErrorCode;
 
 import javax.sql.DataSource;
 import java.sql.Connection;
@@ -148,6 +149,19 @@ public final class Database {
             failure.addSuppressed(rollbackFailed);
             throw failure;
         }
+    }
+
+    /**
+     * H2's "the database has been closed" (90098): what every statement gets once H2 closed itself
+     * after a failed write. Only a new start reopens it for the pool's connections.
+     */
+    static boolean isClosedUnderUs(SQLException e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof SQLException sql && sql.getErrorCode() == ErrorCode.DATABASE_IS_CLOSED && "90098".equals(sql.getSQLState())) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** SQLState class 23, integrity constraint violation: 23505 on both H2 and PostgreSQL. */

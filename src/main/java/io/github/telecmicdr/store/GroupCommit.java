@@ -74,6 +74,8 @@ public final class GroupCommit<T, R> extends ServiceSupport {
     private volatile long batchTakenAt;
     /** Callers waiting for their commit right now. */
     private final AtomicInteger waiting = new AtomicInteger();
+    /** Set for good once the embedded database was closed under the writer (see {@link #problem}). */
+    private volatile String databaseClosed;
 
     /**
      * @param waitBound how long a caller waits for its commit before giving up (the write may still
@@ -135,6 +137,9 @@ public final class GroupCommit<T, R> extends ServiceSupport {
         if (!writer.isAlive()) {
             return running ? writer.getName() + " has stopped" : null;
         }
+        if (databaseClosed != null) {
+            return databaseClosed;
+        }
         long now = System.nanoTime();
         long taken = batchTakenAt;
         if (taken != 0 && now - taken > waitBoundNanos) {
@@ -191,6 +196,13 @@ public final class GroupCommit<T, R> extends ServiceSupport {
                 }
             }, batchWrite.forceToDisk());
         } catch (SQLException e) {
+            if (running && Database.isClosedUnderUs(e)) {
+                // H2 closes itself when a write fails (a full disk, an I/O error) and stays closed for
+                // the pooled connections: every later write fails, although the disk may be fine again
+                databaseClosed = writer.getName() + ": the embedded H2 database was closed after a write failed"
+                        + " (a full disk, an I/O error); restart the service to reopen it";
+                LOG.error("{}", databaseClosed);
+            }
             batch.forEach(p -> p.answer().completeExceptionally(e));
             return;
         }

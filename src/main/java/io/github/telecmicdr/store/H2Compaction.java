@@ -69,11 +69,21 @@ public final class H2Compaction extends ServiceSupport {
             t.setDaemon(true);
             return t;
         });
+        boolean[] failing = {false};
         timer.scheduleWithFixedDelay(() -> {
             try {
                 compactOnce();
+                if (failing[0]) {
+                    LOG.info("H2 compaction rounds run again");
+                    failing[0] = false;
+                }
             } catch (SQLException | RuntimeException e) {
-                LOG.warn("H2 compaction round failed: {}", e.toString());
+                // once, not every round: a full disk would otherwise get a line 16 times a second
+                if (!failing[0]) {
+                    LOG.warn("H2 compaction round failed, and is tried again every {} ms without saying so until one runs: {}",
+                            periodMs, e.toString());
+                    failing[0] = true;
+                }
             }
         }, periodMs, periodMs, TimeUnit.MILLISECONDS);
     }

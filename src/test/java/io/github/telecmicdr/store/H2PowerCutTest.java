@@ -1,6 +1,6 @@
 package io.github.telecmicdr.store;
 
-import io.github.telecmicdr.testing.PowerCutDisk;
+import io.github.telecmicdr.testing.FaultyDisk;
 import io.github.telecmicdr.testing.RunningService;
 import org.h2.jdbcx.JdbcDataSource;
 import org.junit.jupiter.api.Test;
@@ -35,7 +35,7 @@ class H2PowerCutTest {
         Path database = dir.resolve("cdr-router");
         Set<String> acknowledged = new TreeSet<>();
         try (RunningService service = RunningService.builder()
-                .property("db.url", PowerCutDisk.url(database))
+                .property("db.url", FaultyDisk.url(database))
                 // compaction forces the file as well: off, only the writer's own forces reach the disk
                 .property("db.h2-compaction-interval-ms", "3600000")
                 .build()) {
@@ -57,7 +57,7 @@ class H2PowerCutTest {
             }
             // the cut comes before the service stops: closing H2 forces its file too
             Path afterTheCut = Files.createDirectories(dir.resolve("after-the-cut")).resolve("cdr-router");
-            PowerCutDisk.afterPowerCut(database, afterTheCut);
+            FaultyDisk.afterPowerCut(database, afterTheCut);
             assertTrue(Files.exists(Path.of(afterTheCut + ".mv.db")), "the database file was never forced to the disk");
             assertEquals(acknowledged, column(afterTheCut, "SELECT cmiuuid FROM notification"), "notifications on the disk");
             assertEquals(acknowledged, column(afterTheCut, "SELECT cmiuuid FROM cdr"), "answered CDRs on the disk");

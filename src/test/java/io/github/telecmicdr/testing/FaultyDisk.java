@@ -15,26 +15,28 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * A disk that a power cut leaves as it was at the last force ({@code fsync}): what was written
- * after it is lost. H2 opens a database on it as {@code jdbc:h2:powercut:file:<path>}; every write
- * goes through to the real file, and each force of a file also copies it, as it then is, to
- * {@code <file>.forced}: the file a power cut right now would leave ({@link #afterPowerCut}).
+ * A disk that can fill up, and that a power cut leaves as it was at the last force ({@code fsync}):
+ * what was written after it is lost. H2 opens a database on it as {@code jdbc:h2:faulty:file:<path>};
+ * every write goes through to the real file, and each force of a file also copies it, as it then
+ * is, to {@code <file>.forced}: the file a power cut right now would leave ({@link #afterPowerCut}).
+ * While {@link #fill full}, every write fails as on a full disk.
  */
-public final class PowerCutDisk extends FilePathWrapper {
+public final class FaultyDisk extends FilePathWrapper {
 
-    private static final String SCHEME = "powercut";
+    private static final String SCHEME = "faulty";
     /** One lock per real file: a force copies the file with no write half-way through. */
     private static final Map<Path, Object> LOCKS = new ConcurrentHashMap<>();
     private static volatile boolean registered;
+    private static volatile boolean full;
 
     /** H2 makes one of these for each path it opens (by reflection, so public). */
-    public PowerCutDisk() {
+    public FaultyDisk() {
     }
 
     /** The JDBC URL of an H2 database at {@code database} (no extension) on this disk. */
     public static synchronized String url(Path database) {
         if (!registered) {
-            FilePath.register(new PowerCutDisk());
+            FilePath.register(new FaultyDisk());
             registered = true;
         }
         return "jdbc:h2:" + SCHEME + ":file:" + database.toAbsolutePath();
@@ -52,6 +54,11 @@ public final class PowerCutDisk extends FilePathWrapper {
                 Files.copy(forced, Path.of(to.toAbsolutePath() + ".mv.db"), StandardCopyOption.REPLACE_EXISTING);
             }
         }
+    }
+
+    /** Every write fails from now on, as on a full disk (true), or goes through again (false). */
+    public static void fill(boolean isFull) {
+        full = isFull;
     }
 
     @Override
@@ -97,6 +104,7 @@ public final class PowerCutDisk extends FilePathWrapper {
         @Override
         public int write(ByteBuffer src, long position) throws IOException {
             synchronized (lock) {
+                refuseWhenFull();
                 return real.write(src, position);
             }
         }
@@ -104,7 +112,14 @@ public final class PowerCutDisk extends FilePathWrapper {
         @Override
         public int write(ByteBuffer src) throws IOException {
             synchronized (lock) {
+                refuseWhenFull();
                 return real.write(src);
+            }
+        }
+
+        private static void refuseWhenFull() throws IOException {
+            if (full) {
+                throw new IOException("No space left on device");
             }
         }
 
