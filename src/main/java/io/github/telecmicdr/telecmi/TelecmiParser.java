@@ -442,12 +442,15 @@ public final class TelecmiParser {
         }
 
         /**
-         * The value, or null (noted): longer than its column, or holding U+0000, which PostgreSQL
-         * text cannot hold (one rule serves both databases).
+         * The value, or null (noted): longer than its column, holding U+0000, which PostgreSQL text
+         * cannot hold (one rule serves both databases), or half a surrogate pair ({@code "\ud800"} is
+         * valid JSON), which no UTF-8 writer can write back: a list of calls holding it could not be
+         * answered.
          */
         String usable(String s, int max, String name) {
             String why = s.length() > max ? "is longer than " + max + " characters"
-                    : s.indexOf('\u0000') >= 0 ? "contains a NUL character" : null;
+                    : s.indexOf('\u0000') >= 0 ? "contains a NUL character"
+                    : hasLoneSurrogate(s) ? "contains half a surrogate pair" : null;
             return why == null ? s : unreadable(name, why);
         }
 
@@ -579,6 +582,18 @@ public final class TelecmiParser {
         long scale = d.scale();
         long length = scale <= 0 ? precision - scale : Math.max(precision, scale + 1) + 1;
         return d.signum() < 0 ? length + 1 : length;
+    }
+
+    private static boolean hasLoneSurrogate(String s) {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+                i++;
+            } else if (Character.isSurrogate(c)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static String controlCharacterIn(String s) {

@@ -486,6 +486,14 @@ class TelecmiParserTest {
         assertEquals(Map.of("user", "is longer than 1000 characters", "ivr_name", "contains a NUL character",
                 "filename", "contains a NUL character"), n.rawOnly());
 
+        // half a surrogate pair is valid JSON, and no UTF-8 writer can write it back; a whole pair is an emoji
+        TelecmiNotification halves = json(seed().replace("\"Sales_2222223\"", "\"x\\ud800y\"").replace("\"salesivr\"", "\"\\udc00\"")
+                .replace("\"204_2222223\"", "\"agent \\ud83d\\ude00\""));
+        assertNull(halves.cdr().team());
+        assertNull(halves.cdr().ivrName());
+        assertEquals("agent \ud83d\ude00", halves.cdr().user());
+        assertEquals(Map.of("team", "contains half a surrogate pair", "ivr_name", "contains half a surrogate pair"), halves.rawOnly());
+
         TelecmiNotification get = query("cmiuuid=g-2&status=answered&record=true&filename=rec%07.wav&from=%2B91%0098&custom=a%00b&to=0444");
         assertEquals("recording file name contains a control character", get.recordingSkipped());
         assertNull(get.cdr().from());

@@ -461,6 +461,19 @@ abstract class WebhookContract {
     }
 
     @Test
+    void halfASurrogatePairIsStoredAsNullAndEveryListStillAnswers() throws Exception {
+        String id = uuid();
+        Response r = service.postWebhook(seed(id).replace("\"Sales_2222223\"", "\"x\\ud800y\""));
+        assertEquals(200, r.status(), r.body());
+        assertTrue(service.cdr(id).get("team").isNull());
+        for (String list : new String[] {"/api/cdrs?limit=500", "/api/notifications?limit=500", "/api/notifications?cmiuuid=" + id}) {
+            Response page = service.api(list);
+            assertEquals(200, page.status(), list + ": " + page.body());
+        }
+        assertTrue(service.api("/api/notifications?cmiuuid=" + id).body().contains("\\ud800"), "the payload as received keeps it");
+    }
+
+    @Test
     void aUniqueKeyOtherThanTheCallsIsNotADuplicateButARetry() throws Exception {
         DataSource ds = service.camelContext().getRegistry().lookupByNameAndType("dataSource", DataSource.class);
         for (int i = 0; i < 3; i++) {
