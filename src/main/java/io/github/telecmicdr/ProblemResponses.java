@@ -34,7 +34,7 @@ public final class ProblemResponses {
     public void render(Exchange exchange) {
         Throwable caught = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
         Problem problem = toProblem(caught, exchange);
-        if ("telecmi-webhook".equals(exchange.getFromRouteId())) {
+        if (isWebhook(exchange)) {
             webhookRefusals.accept(exchange, problem);
         }
         exchange.getMessage().removeHeaders("*");
@@ -74,7 +74,7 @@ public final class ProblemResponses {
                     // the message stays out of log and answer: both databases quote the refused value in it
                     LOG.warn("The database refused a value while handling {} (SQLState {})", handling(exchange), state);
                     return new Problem(400, "a value of this request cannot be stored (SQLState " + state
-                            + "); nothing was stored");
+                            + ")" + nothingStored(exchange));
                 }
                 LOG.warn("Database unavailable while handling {}: {}", handling(exchange), t.getMessage());
                 if (t instanceof GroupCommit.CommitTimeout) {
@@ -82,11 +82,20 @@ public final class ProblemResponses {
                     return new Problem(503, "the database did not commit in time; please retry (a notification stored"
                             + " meanwhile is answered as a duplicate)");
                 }
-                return new Problem(503, "the database is not available; nothing was stored, please retry");
+                return new Problem(503, "the database is not available" + nothingStored(exchange) + ", please retry");
             }
         }
         LOG.error("Unexpected failure in route {}", exchange.getFromRouteId(), caught);
-        return new Problem(500, "internal error; nothing was stored");
+        return new Problem(500, "internal error" + nothingStored(exchange));
+    }
+
+    /** What a webhook's error adds: TeleCMI retries what was not stored. Nothing for the API's reads. */
+    private static String nothingStored(Exchange exchange) {
+        return isWebhook(exchange) ? "; nothing was stored" : "";
+    }
+
+    private static boolean isWebhook(Exchange exchange) {
+        return "telecmi-webhook".equals(exchange.getFromRouteId());
     }
 
     /** "POST telecmi-webhook", or the route alone once a step has removed the request's headers. */

@@ -75,6 +75,9 @@ class OutageTest {
             Await.until(Duration.ofSeconds(60), () -> answers.values().stream().filter(s -> s == 503).count(), n -> n >= 5, "503s during the outage");
             Response ready = service.send(HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + service.managementPort() + "/observe/health/ready")).GET());
             assertEquals(503, ready.status(), "not ready without its database: " + ready.body());
+            Response read = service.api("/api/cdrs?limit=1");
+            assertEquals(503, read.status(), read.body());
+            assertTrue(read.body().contains("\"detail\":\"the database is not available, please retry\""), "a read stores nothing: " + read.body());
 
             pg = EmbeddedPostgres.builder().setPort(pgPort).setDataDirectory(dataDir).setCleanDataDirectory(false)
                     .setPGStartupWait(Duration.ofSeconds(120)).start();
