@@ -17,6 +17,7 @@ import io.github.telecmicdr.esb.Brokers;
 import io.github.telecmicdr.esb.CloudEvents;
 import io.github.telecmicdr.delivery.Deliveries;
 import io.github.telecmicdr.delivery.DeliveryComponent;
+import io.github.telecmicdr.delivery.DestinationsAtStart;
 import io.github.telecmicdr.delivery.DeliveryEndpoint;
 import io.github.telecmicdr.delivery.DeliveryQueries;
 import io.github.telecmicdr.delivery.Durations;
@@ -261,6 +262,7 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
         StoredNotifications storedNotifications = storedNotifications(dataSource, telecmiParser);
         camel.addComponent("delivery", deliveryComponent(deliveries, storedNotifications));
         camel.addService(claiming(deliveries), true, true);
+        camel.addStartupListener(new DestinationsAtStart());
         bind(camel, "deliveryQueries", new DeliveryQueries(dataSource, objectMapper));
         NotificationStore notificationStore = bind(camel, "notificationStore", notificationStore(dataSource, deliveries, clock));
         metrics.webhooksWaiting(notificationStore::waitingForCommit);
@@ -314,9 +316,6 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
     public ConfiguredDestinations configuredDestinations(CamelContext camel, @PropertyInject("delivery.destinations") String kinds) {
         ConfiguredDestinations destinations = new ConfiguredDestinations(kinds,
                 key -> camel.getPropertiesComponent().resolveProperty(key).orElse(null));
-        if (!destinations.kinds().isEmpty()) {
-            LOG.info("Destinations planned for every new notification of their kinds (delivery.destinations): {}", destinations.kinds());
-        }
         return destinations;
     }
 

@@ -5,12 +5,14 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.github.tomakehurst.wiremock.WireMockServer;
 import com.github.tomakehurst.wiremock.stubbing.Scenario;
 import io.github.telecmicdr.testing.Await;
+import io.github.telecmicdr.testing.LogCapture;
 import io.github.telecmicdr.testing.RunningService;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.UUID;
 
 import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
@@ -65,6 +67,7 @@ class DestinationWithoutJavaTest {
                 .inScenario("retry").whenScenarioStateIs(Scenario.STARTED).willReturn(aResponse().withStatus(500)).willSetStateTo("up"));
         team.stubFor(post(urlPathEqualTo("/calls")).withRequestBody(matchingJsonPath("$.cmiuuid", equalTo(answered)))
                 .inScenario("retry").whenScenarioStateIs("up").willReturn(aResponse().withStatus(200)));
+        int mark = LogCapture.get().mark();
         try (RunningService s = RunningService.builder()
                 .property("camel.main.routes-include-pattern", "file:routes/*.camel.yaml,file:" + routes + "/*.camel.yaml")
                 .property("delivery.destinations", "call-webhook")
@@ -91,8 +94,24 @@ class DestinationWithoutJavaTest {
             assertTrue(call.get("answeredsec").isNull() && call.get("recording_url").isNull() && call.has("virtual_number"), call.toString());
             String deliveries = s.api("/api/deliveries?kind=call-webhook").body();
             assertEquals(2, deliveries.split("\"state\":\"done\"", -1).length - 1, deliveries);
+            assertEquals(List.of(), LogCapture.get().since(mark).stream().filter(l -> l.contains("no route works them")).toList(),
+                    "every kind planned, the shipped ones included, has its route");
         } finally {
             team.stop();
+        }
+    }
+
+    @Test
+    void aDestinationPlannedWithoutARouteThatWorksItIsNamedAtStart() {
+        int mark = LogCapture.get().mark();
+        // a typo in the kind, or a route file not copied: nothing works deliveries of that kind
+        try (RunningService s = RunningService.builder().property("delivery.destinations", "call-webhok").build()) {
+            String id = UUID.randomUUID().toString();
+            assertEquals(200, s.postWebhook("{\"cmiuuid\":\"" + id + "\",\"status\":\"answered\"}").status());
+            assertEquals("pending", s.delivery(id, "call-webhok").get("state").asText(), "planned and kept");
+            List<String> named = LogCapture.get().since(mark).stream().filter(l -> l.contains("no route works them")).toList();
+            assertEquals(1, named.size(), named.toString());
+            assertTrue(named.get(0).contains("Deliveries of kind 'call-webhok' are planned"), named.get(0));
         }
     }
 }
