@@ -267,8 +267,10 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
         NotificationStore notificationStore = bind(camel, "notificationStore", notificationStore(dataSource, deliveries, clock));
         metrics.webhooksWaiting(notificationStore::waitingForCommit);
         camel.addService(notificationStore, true, true);
-        bind(camel, "writerHealthCheck", new WriterHealthCheck(Map.of(
-                "notifications", notificationStore::writerProblem, "delivery completions", deliveries::writerProblem)));
+        bind(camel, "writerHealthCheck", new WriterHealthCheck("writers", Map.of(
+                "notifications", notificationStore::writerProblem, "delivery completions", deliveries::writerProblem), false));
+        bind(camel, "writerLivenessCheck", new WriterHealthCheck("writers-alive", Map.of(
+                "notifications", notificationStore::writerFailure, "delivery completions", deliveries::writerFailure), true));
 
         bind(camel, "retention", retention(dataSource, clock, data));
         CdrQueries cdrQueries = bind(camel, "cdrQueries", new CdrQueries(dataSource, objectMapper));

@@ -3,6 +3,7 @@ package io.github.telecmicdr;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.telecmicdr.store.GroupCommit;
+import io.github.telecmicdr.store.H2Durability;
 import org.apache.camel.Exchange;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -81,6 +82,11 @@ public final class ProblemResponses {
                     // handed to the writer and not committed in time: it may still be, so promise nothing
                     return new Problem(503, "the database did not commit in time; please retry (a notification stored"
                             + " meanwhile is answered as a duplicate)");
+                }
+                if (t instanceof H2Durability.NotForced) {
+                    // written, and perhaps lost to a power cut: promise neither
+                    return new Problem(503, "the database could not force the commit to the disk; please retry (a"
+                            + " notification it kept is answered as a duplicate)");
                 }
                 return new Problem(503, "the database is not available" + nothingStored(exchange) + ", please retry");
             }

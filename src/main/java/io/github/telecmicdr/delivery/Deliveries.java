@@ -23,6 +23,7 @@ import java.sql.Statement;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
@@ -264,21 +265,22 @@ public final class Deliveries {
      */
     public void complete(Delivery delivery) throws SQLException {
         boolean ours = completions.submit(delivery);
-        metrics.deliveryAttempt(delivery.kind(), DONE, took(delivery));
         if (ours) {
+            metrics.deliveryAttempt(delivery.kind(), DONE, took(delivery));
             LOG.info("Delivery {} {} for cmiuuid {} done (attempt {})", delivery.id(), delivery.kind(), delivery.cmiuuid(), delivery.attempts());
         } else {
-            LOG.warn("Delivery {} {} for cmiuuid {} attempt {} finished after its lease passed to a later attempt", delivery.id(), delivery.kind(),
+            LOG.warn("Delivery {} {} for cmiuuid {} attempt {} finished after its lease passed to a later claim", delivery.id(), delivery.kind(),
                     delivery.cmiuuid(), delivery.attempts());
         }
     }
 
     /**
-     * The attempt still holds its lease: this instance's, and no later claim of the delivery (its
-     * attempts) since. An attempt that outran its lease may have been claimed again by this very
-     * instance; its outcome then no longer counts, the later attempt's does.
+     * The attempt still holds its lease: this instance's, from this very claim (its lease's end, set
+     * at the claim: a later claim of the delivery sets a later one). An attempt that outran its lease
+     * may have been claimed again, by this instance too, and after a retry through the API even with
+     * the same attempt number; its outcome then no longer counts, the later claim's does.
      */
-    private static final String HELD = "id = ? AND state = 'in_progress' AND lease_owner = ? AND attempts = ?";
+    private static final String HELD = "id = ? AND state = 'in_progress' AND lease_owner = ? AND lease_until = ?";
     private static final String MARK_DONE = "UPDATE delivery SET state = 'done', completed_at = ?, lease_owner = NULL,"
             + " lease_until = NULL, last_error = NULL WHERE " + HELD;
 
@@ -358,7 +360,7 @@ public final class Deliveries {
         ps.setObject(1, now);
         ps.setLong(2, d.id());
         ps.setString(3, owner);
-        ps.setInt(4, d.attempts());
+        ps.setObject(4, leaseUntil(d));
     }
 
     public void start() {
@@ -390,6 +392,11 @@ public final class Deliveries {
         return completions.problem();
     }
 
+    /** Null while its writer can work, else what only a restart cures (for the liveness check). */
+    public String writerFailure() {
+        return completions.failure();
+    }
+
     public void stop() {
         completions.stop();
     }
@@ -418,9 +425,9 @@ public final class Deliveries {
             ps.setString(3, error);
             ps.setLong(4, delivery.id());
             ps.setString(5, owner);
-            ps.setInt(6, delivery.attempts());
+            ps.setObject(6, leaseUntil(delivery));
             if (ps.executeUpdate() == 0) {
-                LOG.warn("Delivery {} {} for cmiuuid {} attempt {} did not succeed after its lease passed to a later attempt: {}",
+                LOG.warn("Delivery {} {} for cmiuuid {} attempt {} did not succeed after its lease passed to a later claim: {}",
                         delivery.id(), delivery.kind(), delivery.cmiuuid(), delivery.attempts(), error);
                 return;
             }
@@ -432,6 +439,11 @@ public final class Deliveries {
             LOG.info("Delivery {} {} for cmiuuid {} attempt {} did not succeed, next at {}: {}", delivery.id(), delivery.kind(),
                     delivery.cmiuuid(), delivery.attempts(), next.toInstant(), error);
         }
+    }
+
+    /** The end of the lease the delivery's claim set: the claim's time and delivery.lease, as claimDue wrote it. */
+    private OffsetDateTime leaseUntil(Delivery delivery) {
+        return delivery.claimedAt().atOffset(ZoneOffset.UTC).plus(settings.lease());
     }
 
     private Duration took(Delivery delivery) {

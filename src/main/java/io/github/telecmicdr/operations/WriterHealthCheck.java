@@ -8,26 +8,36 @@ import java.util.TreeMap;
 import java.util.function.Supplier;
 
 /**
- * The group-commit writers (notifications, delivery completions): DOWN when one has stopped, holds
- * a batch or leaves a write waiting beyond its bound, or found the embedded H2 database closed
- * under it (after a failed write). A writer that died or hangs answers
- * every webhook 503 while the database itself is fine, so this is liveness as well as readiness:
- * restarting the process is the cure.
+ * The group-commit writers (notifications, delivery completions). Two checks of this class:
+ * {@code writers} (readiness) is DOWN while one holds a batch or leaves a write waiting beyond its
+ * bound (a slow or unreachable database, which recovers by itself) and whenever
+ * {@code writers-alive} is; {@code writers-alive} (liveness) is DOWN only for what a restart cures:
+ * a writer that stopped, or an H2 database closed under it after a failed write.
  */
 public final class WriterHealthCheck extends AbstractHealthCheck {
 
     private final Map<String, Supplier<String>> writers;
+    private final boolean liveness;
 
-    /** @param writers by name, each answering null while it works, else what is wrong */
-    public WriterHealthCheck(Map<String, Supplier<String>> writers) {
-        super("cdr-router", "writers");
+    /**
+     * @param writers  by name, each answering null while it works, else what is wrong
+     * @param liveness a liveness check (and not a readiness one), else a readiness check
+     */
+    public WriterHealthCheck(String id, Map<String, Supplier<String>> writers, boolean liveness) {
+        super("cdr-router", id);
         this.writers = new TreeMap<>(writers);
+        this.liveness = liveness;
     }
 
     /** Camel counts a check for readiness only unless it says otherwise. */
     @Override
     public boolean isLiveness() {
-        return true;
+        return liveness;
+    }
+
+    @Override
+    public boolean isReadiness() {
+        return !liveness;
     }
 
     @Override

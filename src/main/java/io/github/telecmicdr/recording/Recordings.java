@@ -158,14 +158,17 @@ public final class Recordings extends ServiceSupport {
         exchange.setVariable("recordingReused", linkStored(delivery, filename));
     }
 
+    /** What a download's attempt does after its deadline, within its lease: rename, link, commit. */
+    static final Duration AFTER_THE_DOWNLOAD = Duration.ofSeconds(10);
+
     /**
      * How long a delivery waits for its turn at a file name: what its lease leaves once its own
-     * download's deadline is set aside, so that waiting and downloading both end before the lease
-     * does (an attempt that outlives its lease is claimed again). Not waiting at all when nothing
+     * download's deadline and {@link #AFTER_THE_DOWNLOAD} are set aside, so that waiting and
+     * downloading both end before the lease does (an attempt that outlives its lease is claimed again). Not waiting at all when nothing
      * is left: the attempt is retried later, by when the other download has ended.
      */
     static Duration patience(Duration lease, Duration downloadTimeout, Instant claimedAt, Instant now) {
-        Duration left = lease.minus(downloadTimeout).minus(Duration.between(claimedAt, now));
+        Duration left = lease.minus(downloadTimeout).minus(AFTER_THE_DOWNLOAD).minus(Duration.between(claimedAt, now));
         return left.isNegative() ? Duration.ZERO : left;
     }
 

@@ -134,11 +134,9 @@ public final class GroupCommit<T, R> extends ServiceSupport {
      * a write waiting, for longer than the wait bound.
      */
     public String problem() {
-        if (!writer.isAlive()) {
-            return running ? writer.getName() + " has stopped" : null;
-        }
-        if (databaseClosed != null) {
-            return databaseClosed;
+        String failure = failure();
+        if (failure != null || !writer.isAlive()) {
+            return failure;
         }
         long now = System.nanoTime();
         long taken = batchTakenAt;
@@ -150,6 +148,17 @@ public final class GroupCommit<T, R> extends ServiceSupport {
             return writer.getName() + " has left a write waiting for " + TimeUnit.NANOSECONDS.toSeconds(now - oldest.since()) + " s";
         }
         return null;
+    }
+
+    /**
+     * Null while the writer can work, else what only a restart cures: the writer stopped, or the H2
+     * database was closed under it (a slow or unreachable database is not one: {@link #problem}).
+     */
+    public String failure() {
+        if (!writer.isAlive()) {
+            return running ? writer.getName() + " has stopped" : null;
+        }
+        return databaseClosed;
     }
 
     private void writeLoop() {
@@ -199,8 +208,8 @@ public final class GroupCommit<T, R> extends ServiceSupport {
             if (running && Database.isClosedUnderUs(e)) {
                 // H2 closes itself when a write fails (a full disk, an I/O error) and stays closed for
                 // the pooled connections: every later write fails, although the disk may be fine again
-                databaseClosed = writer.getName() + ": the embedded H2 database was closed after a write failed"
-                        + " (a full disk, an I/O error); restart the service to reopen it";
+                databaseClosed = writer.getName() + ": the H2 database was closed under the service (after a failed"
+                        + " write: a full disk, an I/O error); restart the service to reopen it";
                 LOG.error("{}", databaseClosed);
             }
             batch.forEach(p -> p.answer().completeExceptionally(e));

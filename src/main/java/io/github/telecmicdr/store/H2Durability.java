@@ -94,7 +94,19 @@ public final class H2Durability {
         if (c.isWrapperFor(JdbcConnection.class)) {
             try (Statement s = c.createStatement()) {
                 s.execute("CHECKPOINT SYNC");
+            } catch (SQLException e) {
+                throw new NotForced(e);
             }
+        }
+    }
+
+    /**
+     * The commit was written and could not be forced to the disk: it may or may not survive a power
+     * cut. Its callers are not told it was stored; a retry finds it stored (a duplicate).
+     */
+    public static final class NotForced extends SQLException {
+        NotForced(SQLException cause) {
+            super("the commit was written and could not be forced to the disk: " + cause.getMessage(), cause);
         }
     }
 }

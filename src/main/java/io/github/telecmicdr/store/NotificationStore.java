@@ -251,6 +251,11 @@ public final class NotificationStore extends ServiceSupport {
         return groupCommit.problem();
     }
 
+    /** Null while its writer can work, else what only a restart cures (for the liveness check). */
+    public String writerFailure() {
+        return groupCommit.failure();
+    }
+
     /** After the migration (the service that runs it starts first). */
     @Override
     protected void doStart() {

@@ -191,8 +191,9 @@ public final class TelecmiParser {
             throw refused(read.nameOf("cmiuuid", "cmiuid"), "must be 1 to 64 letters, digits or dashes");
         }
         String appid = read.text("appid", "app_id");
-        if (appid != null && (appid.length() > MAX_APPID || controlCharacterIn(appid) != null)) {
-            throw refused(read.nameOf("appid", "app_id"), "must be at most " + MAX_APPID + " characters, without control characters");
+        if (appid != null && (appid.length() > MAX_APPID || controlCharacterIn(appid) != null || hasLoneSurrogate(appid))) {
+            throw refused(read.nameOf("appid", "app_id"), "must be at most " + MAX_APPID + " characters, without control characters"
+                    + " or half a surrogate pair");
         }
         // the rest is left out of its column when it cannot be used, and the call stored all the same
         String type = read.kindPart("type");
@@ -398,16 +399,17 @@ public final class TelecmiParser {
 
         /**
          * A part of the kind, in lower case, whatever its length (the kind takes a bounded slug of
-         * it). A number stands as its digits, any other value that is not text as "unknown": the
-         * kind then names no documented notification, so the call is stored and nothing is planned
-         * on a guess.
+         * it). A number stands as its digits, any other value that is not text (or text holding half
+         * a surrogate pair) as "unknown": the kind then names no documented notification, so the call
+         * is stored and nothing is planned on a guess.
          */
         String kindPart(String name) {
             if (field(name) == null) {
                 return null;
             }
             String s = text(name);
-            return s == null ? UNKNOWN : s.trim().toLowerCase(Locale.ROOT);
+            // half a surrogate pair: stored in cdr's columns, and no UTF-8 writer could write it back
+            return s == null || hasLoneSurrogate(s) ? UNKNOWN : s.trim().toLowerCase(Locale.ROOT);
         }
 
         /**

@@ -61,6 +61,27 @@ class OutrunLeaseTest {
         }
     }
 
+    @Test
+    void aRetryThroughTheApiDoesNotHandTheDeliveryBackToAnEarlierClaim() throws Exception {
+        try (HikariDataSource db = database()) {
+            Deliveries deliveries = deliveries(db);
+            deliveries.start();
+            try {
+                Delivery[] attempts = twoAttemptsOfOneDelivery(db, deliveries);
+                deliveries.fail(attempts[1], new PermanentFailure("SMTP answered 550: no such user"), 5, Duration.ofDays(1));
+                deliveries.retry(String.valueOf(attempts[1].id()));
+                List<Delivery> afterTheRetry = deliveries.claim(Delivery.ALERT_EMAIL, 1);
+                assertEquals(1, afterTheRetry.get(0).attempts(), "attempts count again from the retry: the first claim's number");
+                deliveries.complete(attempts[0]);
+                assertEquals("in_progress/1", state(db), "the first claim, still at work all along, no longer holds the delivery");
+                deliveries.complete(afterTheRetry.get(0));
+                assertEquals("done/1", state(db));
+            } finally {
+                deliveries.stop();
+            }
+        }
+    }
+
     /** Attempt 1 claimed, its lease run out while it is still at work, attempt 2 claimed by the same instance. */
     private static Delivery[] twoAttemptsOfOneDelivery(HikariDataSource db, Deliveries deliveries) throws Exception {
         Database.inTransaction(db, c -> {

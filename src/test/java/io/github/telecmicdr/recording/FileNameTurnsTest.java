@@ -42,9 +42,10 @@ class FileNameTurnsTest {
         Instant claimed = Instant.parse("2026-11-29T10:00:00Z");
         Duration lease = Duration.ofMinutes(2);
         Duration download = Duration.ofSeconds(90);
-        assertEquals(Duration.ofSeconds(30), Recordings.patience(lease, download, claimed, claimed));
-        assertEquals(Duration.ofSeconds(20), Recordings.patience(lease, download, claimed, claimed.plusSeconds(10)));
-        assertEquals(Duration.ZERO, Recordings.patience(lease, download, claimed, claimed.plusSeconds(31)), "nothing left: no wait");
+        // 2 min - 90 s - 10 s for the rename, the link and the commit after the download
+        assertEquals(Duration.ofSeconds(20), Recordings.patience(lease, download, claimed, claimed));
+        assertEquals(Duration.ofSeconds(5), Recordings.patience(lease, download, claimed, claimed.plusSeconds(15)));
+        assertEquals(Duration.ZERO, Recordings.patience(lease, download, claimed, claimed.plusSeconds(21)), "nothing left: no wait");
         assertEquals(Duration.ZERO, Recordings.patience(Duration.ofSeconds(60), download, claimed, claimed), "a download longer than its lease");
     }
 }

@@ -98,7 +98,8 @@ class GroupCommitTest {
             }
             return items.stream().map(i -> (Object) i).toArray();
         });
-        HealthCheck health = new WriterHealthCheck(Map.of("notifications", commit::problem));
+        HealthCheck health = new WriterHealthCheck("writers", Map.of("notifications", commit::problem), false);
+        HealthCheck alive = new WriterHealthCheck("writers-alive", Map.of("notifications", commit::failure), true);
         try {
             assertEquals(HealthCheck.State.UP, health.call().getState());
             SQLTransientException gaveUp = assertTimeoutPreemptively(Duration.ofSeconds(30),
@@ -109,6 +110,8 @@ class GroupCommitTest {
             assertEquals(HealthCheck.State.DOWN, down.getState());
             assertTrue(down.getMessage().orElse("").startsWith("notifications: stuck-writer has been committing one batch for"),
                     down.getMessage().toString());
+            // a slow database recovers by itself: not ready, and still live (no restart)
+            assertEquals(HealthCheck.State.UP, alive.call().getState());
             release.countDown();
             io.github.telecmicdr.testing.Await.until(Duration.ofSeconds(30), commit::problem, p -> p == null, "the writer to recover");
             assertEquals(HealthCheck.State.UP, health.call().getState());

@@ -35,7 +35,7 @@ class H2FullDiskTest {
             }
             assertEquals(503, store(service, "once-the-disk-has-room").status(), "H2 closed itself, and stays closed");
             Response full = health(service, "/observe/health?exposureLevel=full");
-            assertTrue(full.body().contains("the embedded H2 database was closed after a write failed"), full.body());
+            assertTrue(full.body().contains("the H2 database was closed under the service"), full.body());
             Response live = health(service, "/observe/health/live");
             assertEquals(503, live.status(), "a restart is the cure: " + live.body());
         }

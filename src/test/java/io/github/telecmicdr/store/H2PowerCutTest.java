@@ -64,6 +64,21 @@ class H2PowerCutTest {
         }
     }
 
+    @Test
+    void aCommitThatCannotBeForcedToTheDiskIsNotAcknowledged(@TempDir Path dir) {
+        try (RunningService service = RunningService.builder().property("db.url", FaultyDisk.url(dir.resolve("cdr-router"))).build()) {
+            FaultyDisk.failForces(true);
+            RunningService.Response r;
+            try {
+                r = service.postWebhook("{\"cmiuuid\":\"not-forced\",\"status\":\"answered\"}");
+            } finally {
+                FaultyDisk.failForces(false);
+            }
+            assertEquals(503, r.status(), r.body());
+            assertTrue(r.body().contains("could not force the commit to the disk; please retry"), r.body());
+        }
+    }
+
     private static String store(RunningService service, String cmiuuid) {
         RunningService.Response r = service.postWebhook("{\"cmiuuid\":\"" + cmiuuid + "\",\"type\":\"cdr\",\"direction\":\"inbound\","
                 + "\"status\":\"answered\",\"from\":\"919876543210\",\"answeredsec\":12,\"record\":false}");

@@ -136,7 +136,7 @@ class TelecmiParserTest {
         assertEquals("cmiuid", assertThrows(Problem.class, () -> PARSER.parseJson("{\"cmiuid\":true}".getBytes(StandardCharsets.UTF_8))).field());
         assertEquals("cmiuuid", assertThrows(Problem.class, () -> PARSER.parseJson("{\"status\":\"answered\"}".getBytes(StandardCharsets.UTF_8))).field());
         // an appid that cannot be read is never taken for an absent one, which the allowlist admits on the token alone
-        for (String value : new String[] {"{\"id\":2222223}", "[2222223]", "true", "\"2222223\\u0000\"", "\"" + "7".repeat(65) + "\""}) {
+        for (String value : new String[] {"{\"id\":2222223}", "[2222223]", "true", "\"2222223\\u0000\"", "\"2222223\\ud800\"", "\"" + "7".repeat(65) + "\""}) {
             assertEquals("appid", refused("\"appid\":" + value).field(), value);
             assertEquals("app_id", refused("\"app_id\":" + value).field(), value);
         }
@@ -493,6 +493,7 @@ class TelecmiParserTest {
         assertNull(halves.cdr().ivrName());
         assertEquals("agent \ud83d\ude00", halves.cdr().user());
         assertEquals(Map.of("team", "contains half a surrogate pair", "ivr_name", "contains half a surrogate pair"), halves.rawOnly());
+        assertEquals("unknown-answered-cdr", json(seed().replace("\"inbound\"", "\"in\\ud800\"")).kind(), "a kind part holding half a pair");
 
         TelecmiNotification get = query("cmiuuid=g-2&status=answered&record=true&filename=rec%07.wav&from=%2B91%0098&custom=a%00b&to=0444");
         assertEquals("recording file name contains a control character", get.recordingSkipped());

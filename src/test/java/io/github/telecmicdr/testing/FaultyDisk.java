@@ -19,7 +19,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * what was written after it is lost. H2 opens a database on it as {@code jdbc:h2:faulty:file:<path>};
  * every write goes through to the real file, and each force of a file also copies it, as it then
  * is, to {@code <file>.forced}: the file a power cut right now would leave ({@link #afterPowerCut}).
- * While {@link #fill full}, every write fails as on a full disk.
+ * While {@link #fill full}, every write fails as on a full disk; while {@link #failForces}, every force.
  */
 public final class FaultyDisk extends FilePathWrapper {
 
@@ -28,6 +28,7 @@ public final class FaultyDisk extends FilePathWrapper {
     private static final Map<Path, Object> LOCKS = new ConcurrentHashMap<>();
     private static volatile boolean registered;
     private static volatile boolean full;
+    private static volatile boolean forcesFail;
 
     /** H2 makes one of these for each path it opens (by reflection, so public). */
     public FaultyDisk() {
@@ -59,6 +60,11 @@ public final class FaultyDisk extends FilePathWrapper {
     /** Every write fails from now on, as on a full disk (true), or goes through again (false). */
     public static void fill(boolean isFull) {
         full = isFull;
+    }
+
+    /** Every force fails from now on, as on a disk that reports an I/O error (true), or works again (false). */
+    public static void failForces(boolean fail) {
+        forcesFail = fail;
     }
 
     @Override
@@ -96,6 +102,9 @@ public final class FaultyDisk extends FilePathWrapper {
         @Override
         public void force(boolean metaData) throws IOException {
             synchronized (lock) {
+                if (forcesFail) {
+                    throw new IOException("Input/output error");
+                }
                 real.force(metaData);
                 Files.copy(file, forcedCopy(file), StandardCopyOption.REPLACE_EXISTING);
             }
