@@ -29,53 +29,49 @@ class OutrunLeaseTest {
 
     @Test
     void theEarlierAttemptsFailureDoesNotUndoTheLaterAttemptsSuccess() throws Exception {
-        try (HikariDataSource db = database()) {
-            Deliveries deliveries = deliveries(db);
-            deliveries.start();
-            try {
-                Delivery[] attempts = twoAttemptsOfOneDelivery(db, deliveries);
-                deliveries.fail(attempts[0], new RuntimeException("read timed out"), 5, Duration.ofDays(1));
-                assertEquals("in_progress/2", state(db), "the later attempt still holds the delivery");
-                deliveries.complete(attempts[1]);
-                assertEquals("done/2", state(db));
-            } finally {
-                deliveries.stop();
-            }
-        }
+        withTwoAttempts((db, deliveries, attempts) -> {
+            deliveries.fail(attempts[0], new RuntimeException("read timed out"), 5, Duration.ofDays(1));
+            assertEquals("in_progress/2", state(db), "the later attempt still holds the delivery");
+            deliveries.complete(attempts[1]);
+            assertEquals("done/2", state(db));
+        });
     }
 
     @Test
     void theEarlierAttemptsSuccessDoesNotEndTheLaterAttempt() throws Exception {
-        try (HikariDataSource db = database()) {
-            Deliveries deliveries = deliveries(db);
-            deliveries.start();
-            try {
-                Delivery[] attempts = twoAttemptsOfOneDelivery(db, deliveries);
-                deliveries.complete(attempts[0]);
-                assertEquals("in_progress/2", state(db), "the later attempt still holds the delivery");
-                deliveries.fail(attempts[1], new PermanentFailure("SMTP answered 550: no such user"), 5, Duration.ofDays(1));
-                assertEquals("failed/2", state(db));
-            } finally {
-                deliveries.stop();
-            }
-        }
+        withTwoAttempts((db, deliveries, attempts) -> {
+            deliveries.complete(attempts[0]);
+            assertEquals("in_progress/2", state(db), "the later attempt still holds the delivery");
+            deliveries.fail(attempts[1], new PermanentFailure("SMTP answered 550: no such user"), 5, Duration.ofDays(1));
+            assertEquals("failed/2", state(db));
+        });
     }
 
     @Test
     void aRetryThroughTheApiDoesNotHandTheDeliveryBackToAnEarlierClaim() throws Exception {
+        withTwoAttempts((db, deliveries, attempts) -> {
+            deliveries.fail(attempts[1], new PermanentFailure("SMTP answered 550: no such user"), 5, Duration.ofDays(1));
+            deliveries.retry(String.valueOf(attempts[1].id()));
+            List<Delivery> afterTheRetry = deliveries.claim(Delivery.ALERT_EMAIL, 1);
+            assertEquals(1, afterTheRetry.get(0).attempts(), "attempts count again from the retry: the first claim's number");
+            deliveries.complete(attempts[0]);
+            assertEquals("in_progress/1", state(db), "the first claim, still at work all along, no longer holds the delivery");
+            deliveries.complete(afterTheRetry.get(0));
+            assertEquals("done/1", state(db));
+        });
+    }
+
+    /** What a test does with the two attempts of one delivery. */
+    private interface TwoAttempts {
+        void run(HikariDataSource db, Deliveries deliveries, Delivery[] attempts) throws Exception;
+    }
+
+    private static void withTwoAttempts(TwoAttempts test) throws Exception {
         try (HikariDataSource db = database()) {
             Deliveries deliveries = deliveries(db);
             deliveries.start();
             try {
-                Delivery[] attempts = twoAttemptsOfOneDelivery(db, deliveries);
-                deliveries.fail(attempts[1], new PermanentFailure("SMTP answered 550: no such user"), 5, Duration.ofDays(1));
-                deliveries.retry(String.valueOf(attempts[1].id()));
-                List<Delivery> afterTheRetry = deliveries.claim(Delivery.ALERT_EMAIL, 1);
-                assertEquals(1, afterTheRetry.get(0).attempts(), "attempts count again from the retry: the first claim's number");
-                deliveries.complete(attempts[0]);
-                assertEquals("in_progress/1", state(db), "the first claim, still at work all along, no longer holds the delivery");
-                deliveries.complete(afterTheRetry.get(0));
-                assertEquals("done/1", state(db));
+                test.run(db, deliveries, twoAttemptsOfOneDelivery(db, deliveries));
             } finally {
                 deliveries.stop();
             }
