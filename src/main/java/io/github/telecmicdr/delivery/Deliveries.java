@@ -6,13 +6,13 @@ import io.github.telecmicdr.Problem;
 import io.github.telecmicdr.operations.CdrMetrics;
 import io.github.telecmicdr.store.Database;
 import io.github.telecmicdr.store.GroupCommit;
+import io.github.telecmicdr.store.LeaseOwner;
 import org.apache.camel.Exchange;
 import org.apache.camel.Header;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import javax.sql.DataSource;
-import java.lang.management.ManagementFactory;
 import java.sql.BatchUpdateException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -27,7 +27,6 @@ import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
-import java.util.UUID;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
@@ -62,7 +61,7 @@ public final class Deliveries {
     private final List<String> secrets;
     private final GroupCommit<Delivery, Boolean> completions;
     private final BooleanSupplier stopping;
-    private final String owner = ManagementFactory.getRuntimeMXBean().getName() + "-" + UUID.randomUUID().toString().substring(0, 8);
+    private final String owner = LeaseOwner.next();
 
     /** How deliveries are retried; see the delivery.* keys of application.properties. */
     public record Settings(int maxAttempts, Duration maxAge, Duration lease, Duration backoffInitial, Duration backoffMax, int batchSize,

@@ -9,6 +9,7 @@ import io.github.telecmicdr.Problem;
 import io.github.telecmicdr.api.QueryParameters;
 import io.github.telecmicdr.delivery.DeliveryProducer;
 import io.github.telecmicdr.operations.CdrMetrics;
+import io.github.telecmicdr.store.LeaseOwner;
 import io.github.telecmicdr.store.StoreReceipt;
 import org.apache.camel.Body;
 import org.apache.camel.Exchange;
@@ -19,7 +20,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import javax.sql.DataSource;
-import java.lang.management.ManagementFactory;
 import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Duration;
@@ -29,7 +29,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import java.util.function.UnaryOperator;
 
 /**
@@ -92,8 +91,7 @@ public final class Reconciliation {
     /** @param redact takes every secret the service knows out of a text (an error kept or logged) */
     public Reconciliation(DataSource dataSource, ObjectMapper mapper, Clock clock, CdrMetrics metrics, Settings settings,
                           UnaryOperator<String> redact) {
-        this.windows = new ReconcileWindows(dataSource,
-                ManagementFactory.getRuntimeMXBean().getName() + "-" + UUID.randomUUID().toString().substring(0, 8));
+        this.windows = new ReconcileWindows(dataSource, LeaseOwner.next());
         this.mapper = mapper;
         this.clock = clock;
         this.metrics = metrics;
