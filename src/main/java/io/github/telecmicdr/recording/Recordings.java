@@ -66,8 +66,11 @@ public final class Recordings extends ServiceSupport {
     /** Rows of one file name looked at for a stored copy: instances without shared storage each keep their own. */
     static final int STORED_COPIES_LOOKED_AT = 5;
 
-    /** The download settings: see the recordings.* and telecmi.* keys of application.properties. */
-    /** @param lease delivery.lease: the turn's wait and the download both end within it */
+    /**
+     * The download settings: see the recordings.* and telecmi.* keys of application.properties.
+     *
+     * @param lease delivery.lease: the wait for a file name's turn and the download both end within it
+     */
     public record Settings(Path root, String appid, String secret, long maxBytes, Duration downloadTimeout, Duration lease) {
     }
 
@@ -164,8 +167,9 @@ public final class Recordings extends ServiceSupport {
     /**
      * How long a delivery waits for its turn at a file name: what its lease leaves once its own
      * download's deadline and {@link #AFTER_THE_DOWNLOAD} are set aside, so that waiting and
-     * downloading both end before the lease does (an attempt that outlives its lease is claimed again). Not waiting at all when nothing
-     * is left: the attempt is retried later, by when the other download has ended.
+     * downloading both end before the lease does (an attempt that outlives its lease is claimed
+     * again). Not waiting at all when nothing is left: the attempt is retried later, by when the
+     * other download has ended.
      */
     static Duration patience(Duration lease, Duration downloadTimeout, Instant claimedAt, Instant now) {
         Duration left = lease.minus(downloadTimeout).minus(AFTER_THE_DOWNLOAD).minus(Duration.between(claimedAt, now));

@@ -445,9 +445,9 @@ public final class TelecmiParser {
 
         /**
          * The value, or null (noted): longer than its column, holding U+0000, which PostgreSQL text
-         * cannot hold (one rule serves both databases), or half a surrogate pair ({@code "\ud800"} is
-         * valid JSON), which no UTF-8 writer can write back: a list of calls holding it could not be
-         * answered.
+         * cannot hold (one rule serves both databases), or half a surrogate pair (U+D800 escaped alone
+         * is valid JSON), which no UTF-8 writer can write back: a list of calls holding it could not
+         * be answered.
          */
         String usable(String s, int max, String name) {
             String why = s.length() > max ? "is longer than " + max + " characters"
