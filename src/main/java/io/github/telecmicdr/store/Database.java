@@ -13,6 +13,7 @@ import java.time.Clock;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
+import java.util.function.Predicate;
 
 /**
  * The one connection pool, H2 (embedded default) or PostgreSQL chosen by {@code db.url}, migrated
@@ -156,18 +157,18 @@ public final class Database {
      * after a failed write. Only a new start reopens it for the pool's connections.
      */
     static boolean isClosedUnderUs(SQLException e) {
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof SQLException sql && sql.getErrorCode() == ErrorCode.DATABASE_IS_CLOSED && "90098".equals(sql.getSQLState())) {
-                return true;
-            }
-        }
-        return false;
+        return inChain(e, sql -> sql.getErrorCode() == ErrorCode.DATABASE_IS_CLOSED && "90098".equals(sql.getSQLState()));
     }
 
     /** SQLState class 23, integrity constraint violation: 23505 on both H2 and PostgreSQL. */
     static boolean isUniqueViolation(SQLException e) {
+        return inChain(e, sql -> "23505".equals(sql.getSQLState()));
+    }
+
+    /** Whether the exception or one of its causes is an SQLException that says so: pools and drivers wrap the database's own. */
+    private static boolean inChain(SQLException e, Predicate<SQLException> says) {
         for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof SQLException sql && "23505".equals(sql.getSQLState())) {
+            if (t instanceof SQLException sql && says.test(sql)) {
                 return true;
             }
         }

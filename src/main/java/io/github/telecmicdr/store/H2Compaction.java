@@ -37,6 +37,8 @@ public final class H2Compaction extends ServiceSupport {
     private final DataSource dataSource;
     private final long periodMs;
     private ScheduledExecutorService timer;
+    /** The last round failed (read and written by the timer's one thread only). */
+    private boolean failing;
 
     public H2Compaction(DataSource dataSource, long periodMs) {
         this.dataSource = dataSource;
@@ -69,20 +71,19 @@ public final class H2Compaction extends ServiceSupport {
             t.setDaemon(true);
             return t;
         });
-        boolean[] failing = {false};
         timer.scheduleWithFixedDelay(() -> {
             try {
                 compactOnce();
-                if (failing[0]) {
+                if (failing) {
                     LOG.info("H2 compaction rounds run again");
-                    failing[0] = false;
+                    failing = false;
                 }
             } catch (SQLException | RuntimeException e) {
                 // once, not every round: a full disk would otherwise get a line 16 times a second
-                if (!failing[0]) {
+                if (!failing) {
                     LOG.warn("H2 compaction round failed, and is tried again every {} ms without saying so until one runs: {}",
                             periodMs, e.toString());
-                    failing[0] = true;
+                    failing = true;
                 }
             }
         }, periodMs, periodMs, TimeUnit.MILLISECONDS);

@@ -203,7 +203,8 @@ public final class NotificationStore extends ServiceSupport {
                     Database.rollbackTo(c, savepoint, e);
                     if (!Database.isUniqueViolation(e)) {
                         outcomes[i] = e;
-                    } else if (isStored(c, n)) {
+                    } else if (existingKeys(c, List.of(w)).contains(key(n.cmiuuid(), n.kind()))) {
+                        // stored by a commit other than this transaction's (another instance's)
                         outcomes[i] = new StoreReceipt(StoreReceipt.DUPLICATE, n.kind(), n.cmiuuid());
                     } else {
                         outcomes[i] = new OtherKeyRefused();
@@ -212,20 +213,6 @@ public final class NotificationStore extends ServiceSupport {
             }
         }
         return outcomes;
-    }
-
-    /**
-     * Whether the notification is stored, by a commit other than this transaction's (another
-     * instance's, that made this insert fail). A unique violation is a duplicate only then.
-     */
-    private static boolean isStored(Connection c, TelecmiNotification n) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM notification WHERE cmiuuid = ? AND kind = ?")) {
-            ps.setString(1, n.cmiuuid());
-            ps.setString(2, n.kind());
-            try (ResultSet rs = ps.executeQuery()) {
-                return rs.next();
-            }
-        }
     }
 
     /**
