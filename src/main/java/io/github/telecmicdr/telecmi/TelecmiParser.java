@@ -59,9 +59,15 @@ public final class TelecmiParser {
         this.mapper = mapper;
     }
 
-    /** A POSTed body: strict UTF-8, one JSON object, no duplicate keys. */
+    private static final String BYTE_ORDER_MARK = "\uFEFF";
+
+    /** A POSTed body: strict UTF-8 (a leading byte order mark ignored), one JSON object, no duplicate keys. */
     public TelecmiNotification parseJson(byte[] body) {
-        String raw = body == null ? "" : decodeUtf8(body, "body");
+        String text = body == null ? "" : decodeUtf8(body, "body");
+        // a byte order mark, as some Windows tools write before UTF-8 JSON: RFC 8259 lets a reader
+        // ignore it. It is no part of the JSON text, so the stored payload goes without it: the API
+        // and the forwards embed that payload in JSON of their own, where a BOM would be invalid
+        String raw = text.startsWith(BYTE_ORDER_MARK) ? text.substring(1) : text;
         if (raw.isBlank()) {
             throw Problem.badRequest("body", "the body is empty: expected a JSON object");
         }

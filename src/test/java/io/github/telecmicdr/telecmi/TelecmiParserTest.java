@@ -467,6 +467,18 @@ class TelecmiParserTest {
     }
 
     @Test
+    void aByteOrderMarkBeforeTheJsonIsIgnoredAndNotStored() {
+        String body = "{\"cmiuuid\":\"bom-1\",\"status\":\"answered\"}";
+        TelecmiNotification n = json("\uFEFF" + body);
+        assertEquals("bom-1", n.cmiuuid());
+        assertEquals(body, n.rawPayload(), "the JSON text: the API embeds it in JSON of its own, where a BOM is invalid");
+        Problem onlyAMark = assertThrows(Problem.class, () -> json("\uFEFF"));
+        assertTrue(onlyAMark.getMessage().contains("empty"), onlyAMark.getMessage());
+        Problem markInside = assertThrows(Problem.class, () -> json("{\"cmiuuid\":\"bom-2\"}\uFEFF"));
+        assertTrue(markInside.getMessage().contains("malformed") || markInside.getMessage().contains("trailing"), markInside.getMessage());
+    }
+
+    @Test
     void valuesTheirColumnCannotHoldAreLeftOutWithWhy() throws IOException {
         String longUser = "u".repeat(1001);
         TelecmiNotification n = json(seed()

@@ -781,6 +781,20 @@ abstract class WebhookContract {
     }
 
     @Test
+    void aBodyStartingWithAByteOrderMarkIsStoredAndReadBackAsValidJson() throws Exception {
+        String id = uuid();
+        byte[] bom = {(byte) 0xEF, (byte) 0xBB, (byte) 0xBF};
+        byte[] cdr = seed(id).getBytes(StandardCharsets.UTF_8);
+        byte[] body = new byte[bom.length + cdr.length];
+        System.arraycopy(bom, 0, body, 0, bom.length);
+        System.arraycopy(cdr, 0, body, bom.length, cdr.length);
+        Response r = service.postWebhookBytes(body, "application/json");
+        assertEquals(200, r.status(), r.body());
+        JsonNode payload = notifications(id).get(0).get("payload");
+        assertEquals(id, payload.get("cmiuuid").asText(), "the payload embedded in the API's answer is JSON, without the mark");
+    }
+
+    @Test
     void malformedDeliveriesAre400NamingTheFieldAndStoreNothing() throws Exception {
         long before = count("notification");
         String deep = "{\"cmiuuid\":\"deep-1\",\"x\":" + "[".repeat(40) + "]".repeat(40) + "}";
