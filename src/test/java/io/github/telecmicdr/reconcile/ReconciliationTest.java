@@ -213,6 +213,23 @@ class ReconciliationTest {
     }
 
     @Test
+    void theShippedDelayEndsEachWindowAfterTeleCmisRetriesOfAWebhook() {
+        serve(telecmi, List.of());
+        // application.properties' reconcile.delay, not PullApi's PT0S: PIOPIY retries a webhook up
+        // to 30 minutes after its first attempt, and a call reconciled before that retry is stored thin
+        try (RunningService s = RunningService.builder()
+                .property("telecmi.api-base-url", "http://127.0.0.1:" + telecmi.port())
+                .property("telecmi.appid", APPID)
+                .property("telecmi.secret", SECRET)
+                .property("reconcile.interval", "500ms").build()) {
+            JsonNode window = Await.until(LONG, () -> windows(s, "completed"), w -> !w.isEmpty(), "a window").get(0);
+            Instant askedBefore = Instant.now();
+            Instant end = Instant.parse(window.get("end").asText());
+            assertTrue(end.isBefore(askedBefore.minus(Duration.ofMinutes(30))), "window ends at " + end + ", asked before " + askedBefore);
+        }
+    }
+
+    @Test
     void overlappingWindowsStoreEachCallOnce() {
         List<String> ids = List.of(UUID.randomUUID().toString(), UUID.randomUUID().toString(), UUID.randomUUID().toString());
         serve(telecmi, ids.stream().map(id -> row(id, null, false)).toList());
