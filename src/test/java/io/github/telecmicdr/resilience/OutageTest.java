@@ -8,6 +8,7 @@ import io.github.telecmicdr.testing.RunningService.Response;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import org.junit.jupiter.api.Test;
 
+import java.net.URI;
 import java.net.http.HttpRequest;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -78,6 +79,12 @@ class OutageTest {
             Response read = service.api("/api/cdrs?limit=1");
             assertEquals(503, read.status(), read.body());
             assertTrue(read.body().contains("\"detail\":\"the database is not available, please retry\""), "a read stores nothing: " + read.body());
+            // the figures read from the database are unknown meanwhile, not the last ones as if they were now
+            URI metrics = URI.create("http://127.0.0.1:" + service.managementPort() + "/observe/metrics");
+            Await.until(Duration.ofSeconds(30), () -> service.send(HttpRequest.newBuilder(metrics).GET()).body(),
+                    m -> m.contains("cdr_router_delivery_backlog{kind=\"alert-email\"} NaN")
+                            && m.contains("cdr_router_deliveries{kind=\"alert-email\",state=\"done\"} NaN"),
+                    "the delivery gauges to say they do not know");
 
             pg = EmbeddedPostgres.builder().setPort(pgPort).setDataDirectory(dataDir).setCleanDataDirectory(false)
                     .setPGStartupWait(Duration.ofSeconds(120)).start();
@@ -115,6 +122,8 @@ class OutageTest {
                     throw new IllegalStateException(e);
                 }
             }, n -> n == 0, "every alert planned before, during and after the outage to be sent");
+            Await.until(Duration.ofSeconds(30), () -> service.send(HttpRequest.newBuilder(metrics).GET()).body(),
+                    m -> m.contains("cdr_router_delivery_backlog{kind=\"alert-email\"} 0.0"), "the delivery gauges back, from the database");
         } finally {
             pg.close();
         }
