@@ -93,7 +93,10 @@ public class Soak {
         samples.forEach(x -> System.out.println("  " + x));
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
         String metrics = get(management + "/observe/metrics");
-        while (System.nanoTime() < deadline && (gauge(metrics, "cdr_router_delivery_backlog") > 0)) {
+        // until nothing is left to do and the done and failed counts (counted again less often than
+        // the backlog, README: Metrics) account for every planned delivery; NaN is not 0
+        while (System.nanoTime() < deadline && !(gauge(metrics, "cdr_router_delivery_backlog") == 0
+                && finished(metrics) >= planned.get())) {
             Thread.sleep(1000);
             metrics = get(management + "/observe/metrics");
         }
@@ -152,6 +155,14 @@ public class Soak {
             sum += Double.parseDouble(m.group(1));
         }
         return sum;
+    }
+
+    /** Alert and recording deliveries done or failed for good. */
+    static double finished(String metrics) {
+        return gauge(metrics, "cdr_router_deliveries{kind=\"alert-email\",state=\"done\"}")
+                + gauge(metrics, "cdr_router_deliveries{kind=\"recording-download\",state=\"done\"}")
+                + gauge(metrics, "cdr_router_deliveries{kind=\"alert-email\",state=\"failed\"}")
+                + gauge(metrics, "cdr_router_deliveries{kind=\"recording-download\",state=\"failed\"}");
     }
 
     static double gauge(String metrics, String series) {

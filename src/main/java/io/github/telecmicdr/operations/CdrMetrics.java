@@ -27,7 +27,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * The service's own metrics, next to Camel's on {@code /observe/metrics}: notifications by kind and
  * outcome, delivery attempts and their duration, and the delivery backlog read from the database
  * (at most once a second, however often it is scraped). While the database cannot be read, the
- * figures read from it are NaN: a dashboard shows a gap, not the last figures as if they were now.
+ * counts read from it are NaN: a dashboard shows a gap, not the last figures as if they were now.
+ * The oldest unfinished delivery's age goes on growing from its last known creation time meanwhile
+ * (nothing can finish a delivery while the database is away), so an alert on it keeps working.
  *
  * <p>Done deliveries are most of the table (every one kept for retention.max-age), and counting them
  * reads all of them: 0.5 s for 1.8 million on H2. So they are counted again only once the time
@@ -55,9 +57,12 @@ public final class CdrMetrics {
     private final Map<String, Counter> counters = new ConcurrentHashMap<>();
     private final Map<String, Timer> webhookTimers = new ConcurrentHashMap<>();
     private final Set<String> measuredKinds = ConcurrentHashMap.newKeySet();
-    private volatile Snapshot snapshot = new Snapshot(0, Map.of(), Map.of(), true);
-    /** Done deliveries by kind as last counted, when, and how long that count took (guarded by this). */
-    private Map<String, Long> doneCounts = Map.of();
+    private volatile Snapshot snapshot = new Snapshot(0, Map.of(), null, false, false);
+    /**
+     * Done deliveries by kind as last counted (null: that count failed), when (epoch ms), and how long
+     * the count itself took (ms); guarded by this.
+     */
+    private Map<String, Long> doneCounts;
     private long doneCountedAt;
     private long doneCountMillis;
     private final Counter reconcileRowsSeen;
@@ -65,19 +70,29 @@ public final class CdrMetrics {
     /** When reconciliation last completed a window, epoch milliseconds (0: never, on this instance). */
     private final AtomicLong reconcileLastSuccess = new AtomicLong();
 
-    /** What was read from the delivery table; when it could not be read ({@code known} false) every figure is NaN. */
-    private record Snapshot(long takenAt, Map<String, Long> counts, Map<String, Double> oldestPendingSeconds, boolean known) {
+    /**
+     * What was read from the delivery table: "kind/state" → count, and each kind's oldest unfinished
+     * delivery's creation (epoch ms; null until the table was read once). When the table could not
+     * be read ({@code known} false) the counts are NaN, and the done counts when their own count
+     * failed ({@code doneKnown} false).
+     */
+    private record Snapshot(long takenAt, Map<String, Long> counts, Map<String, Long> oldestPendingCreated, boolean known,
+                            boolean doneKnown) {
         double kinds() {
-            return known ? counts.keySet().stream().map(k -> k.substring(0, k.lastIndexOf('/'))).distinct().count() : Double.NaN;
+            return known ? counts.keySet().stream().map(CdrMetrics::kindOf).distinct().count() : Double.NaN;
         }
 
         double count(String kind, String state) {
-            return known ? counts.getOrDefault(kind + "/" + state, 0L) : Double.NaN;
+            return known && (doneKnown || !state.equals("done")) ? counts.getOrDefault(kind + "/" + state, 0L) : Double.NaN;
         }
 
-        double oldestPending(String kind) {
-            return known ? oldestPendingSeconds.getOrDefault(kind, 0.0) : Double.NaN;
+        Snapshot unknown(long now) {
+            return new Snapshot(now, counts, oldestPendingCreated, false, false);
         }
+    }
+
+    private static String kindOf(String countKey) {
+        return countKey.substring(0, countKey.lastIndexOf('/'));
     }
 
     public CdrMetrics(MeterRegistry registry, DataSource dataSource, Clock clock) {
@@ -141,7 +156,7 @@ public final class CdrMetrics {
                     return now.count(kind, "pending") + now.count(kind, "in_progress");
                 })
                 .description("Deliveries not finished yet (pending or in progress)").tag("kind", kind).register(registry);
-        Gauge.builder("cdr_router_delivery_oldest_pending_age_seconds", this, m -> m.current().oldestPending(kind))
+        Gauge.builder("cdr_router_delivery_oldest_pending_age_seconds", this, m -> m.oldestPendingAge(kind))
                 .description("Age of the oldest unfinished delivery").tag("kind", kind).baseUnit("seconds").register(registry);
     }
 
@@ -187,23 +202,41 @@ public final class CdrMetrics {
                 .tag("kind", kind).tag("outcome", outcome).register(registry).record(took);
     }
 
+    /**
+     * The age of the kind's oldest unfinished delivery now, from its creation as last read: it grows
+     * while the database is away too. NaN until the table was read once.
+     */
+    private double oldestPendingAge(String kind) {
+        Snapshot s = current();
+        if (s.oldestPendingCreated() == null) {
+            return Double.NaN;
+        }
+        Long created = s.oldestPendingCreated().get(kind);
+        return created == null ? 0.0 : Math.max(0, clock.millis() - created) / 1000.0;
+    }
+
+    /** Whether a time {@code interval} ms after {@code since} has come; a clock set back makes it come. */
+    private static boolean due(long now, long since, long interval) {
+        return now - since >= interval || now < since;
+    }
+
     private Snapshot current() {
         Snapshot s = snapshot;
         long now = clock.millis();
-        if (now - s.takenAt() < SNAPSHOT_MILLIS) {
+        if (!due(now, s.takenAt(), SNAPSHOT_MILLIS)) {
             return s;
         }
         synchronized (this) {
-            if (now - snapshot.takenAt() < SNAPSHOT_MILLIS) {
+            if (!due(now, snapshot.takenAt(), SNAPSHOT_MILLIS)) {
                 return snapshot;
             }
             try {
                 snapshot = read(now);
                 // after the snapshot is in place: a new kind's gauges read it, not the database again
-                snapshot.counts().keySet().forEach(k -> measure(k.substring(0, k.lastIndexOf('/'))));
+                snapshot.counts().keySet().forEach(k -> measure(kindOf(k)));
             } catch (SQLException e) {
-                // the database is away: no figures (NaN) rather than the last ones; the health check says why
-                snapshot = new Snapshot(now, snapshot.counts(), snapshot.oldestPendingSeconds(), false);
+                // the database is away: no counts (NaN) rather than the last ones; the health check says why
+                snapshot = snapshot.unknown(now);
             }
             return snapshot;
         }
@@ -211,21 +244,14 @@ public final class CdrMetrics {
 
     private Snapshot read(long now) throws SQLException {
         Map<String, Long> counts = new HashMap<>();
-        Map<String, Double> oldest = new HashMap<>();
+        Map<String, Long> oldest = new HashMap<>();
         try (Connection c = dataSource.getConnection()) {
-            if (now - doneCountedAt >= Math.max(SNAPSHOT_MILLIS, DONE_COUNT_SPACING * doneCountMillis)) {
-                Map<String, Long> done = new HashMap<>();
-                try (PreparedStatement ps = c.prepareStatement("SELECT kind, COUNT(*) FROM delivery WHERE state = 'done' GROUP BY kind");
-                     ResultSet rs = ps.executeQuery()) {
-                    while (rs.next()) {
-                        done.put(rs.getString(1), rs.getLong(2));
-                    }
-                }
-                doneCounts = done;
-                doneCountedAt = now;
-                doneCountMillis = clock.millis() - now;
+            if (due(now, doneCountedAt, Math.max(SNAPSHOT_MILLIS, DONE_COUNT_SPACING * doneCountMillis))) {
+                countDone(c, now);
             }
-            doneCounts.forEach((kind, n) -> counts.put(kind + "/done", n));
+            if (doneCounts != null) {
+                doneCounts.forEach((kind, n) -> counts.put(kind + "/done", n));
+            }
             try (PreparedStatement ps = c.prepareStatement("SELECT kind, state, COUNT(*) FROM delivery"
                     + " WHERE state IN ('pending', 'in_progress', 'failed') GROUP BY kind, state");
                  ResultSet rs = ps.executeQuery()) {
@@ -237,11 +263,31 @@ public final class CdrMetrics {
                     + " WHERE state IN ('pending', 'in_progress') GROUP BY kind");
                  ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    OffsetDateTime created = rs.getObject(2, OffsetDateTime.class);
-                    oldest.put(rs.getString(1), Math.max(0, (now - created.toInstant().toEpochMilli()) / 1000.0));
+                    oldest.put(rs.getString(1), rs.getObject(2, OffsetDateTime.class).toInstant().toEpochMilli());
                 }
             }
         }
-        return new Snapshot(now, counts, oldest, true);
+        return new Snapshot(now, counts, oldest, true, doneCounts != null);
+    }
+
+    /**
+     * Counts the done deliveries by kind, timing the count alone. A count that fails (a statement
+     * timeout shorter than it takes, say) leaves them unknown (NaN) until the next one, which waits
+     * as long as after a count that took as long: the other figures are read meanwhile.
+     */
+    private void countDone(Connection c, long now) {
+        long started = System.nanoTime();
+        Map<String, Long> done = new HashMap<>();
+        try (PreparedStatement ps = c.prepareStatement("SELECT kind, COUNT(*) FROM delivery WHERE state = 'done' GROUP BY kind");
+             ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                done.put(rs.getString(1), rs.getLong(2));
+            }
+            doneCounts = done;
+        } catch (SQLException e) {
+            doneCounts = null;
+        }
+        doneCountedAt = now;
+        doneCountMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
     }
 }
