@@ -101,6 +101,11 @@ public final class Reconciliation {
         if (settings.pageSize() < 1) {
             throw new IllegalArgumentException("reconcile.page-size must be at least 1, not " + settings.pageSize());
         }
+        if (off == null && settings.initialLookback().compareTo(settings.delay()) <= 0) {
+            // the first window would end (now less the delay) before it starts: reconciliation would never begin
+            throw new IllegalArgumentException("reconcile.initial-lookback (" + written(settings.initialLookback())
+                    + ") must be longer than reconcile.delay (" + written(settings.delay()) + "): the first window ends the delay before now");
+        }
         if (off != null) {
             LOG.info("Reconciliation with TeleCMI's pull API is off: {}", off);
         } else {

@@ -47,6 +47,7 @@ import static io.github.telecmicdr.reconcile.PullApi.windows;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Reconciliation against WireMock serving TeleCMI's pull API, on the embedded H2 database. */
@@ -227,6 +228,21 @@ class ReconciliationTest {
             Instant end = Instant.parse(window.get("end").asText());
             assertTrue(end.isBefore(askedBefore.minus(Duration.ofMinutes(30))), "window ends at " + end + ", asked before " + askedBefore);
         }
+    }
+
+    @Test
+    void anInitialLookbackNoLongerThanTheDelayStopsTheStart() {
+        // its first window would end before it starts, and reconciliation would silently never begin
+        IllegalStateException refused = assertThrows(IllegalStateException.class, () -> RunningService.builder()
+                .property("telecmi.api-base-url", "http://127.0.0.1:" + telecmi.port())
+                .property("telecmi.appid", APPID).property("telecmi.secret", SECRET)
+                .property("reconcile.initial-lookback", "30m").build().close());
+        assertEquals("the service did not start", refused.getMessage());
+        IllegalArgumentException why = assertThrows(IllegalArgumentException.class, () -> new Reconciliation(null, PullApi.JSON,
+                java.time.Clock.systemUTC(), null, new Reconciliation.Settings(APPID, SECRET, Duration.ofMinutes(15), Duration.ofMinutes(10),
+                Duration.ofMinutes(35), Duration.ofMinutes(35), 20, Duration.ofMinutes(2), Duration.ZERO), text -> text));
+        assertEquals("reconcile.initial-lookback (35m) must be longer than reconcile.delay (35m): the first window ends the delay"
+                + " before now", why.getMessage());
     }
 
     @Test
