@@ -19,8 +19,10 @@ import java.time.Duration;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import org.apache.camel.support.service.ServiceSupport;
 
@@ -33,21 +35,36 @@ import org.apache.camel.support.service.ServiceSupport;
  */
 public final class NotificationStore extends ServiceSupport {
 
-    private static final String INSERT_NOTIFICATION =
-            "INSERT INTO notification (kind, cmiuuid, appid, http_method, received_at, raw_payload, source,"
-                    + " caller_digits, called_digits, virtual_number_digits) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-    private static final String INSERT_CDR =
-            "INSERT INTO cdr (cmiuuid, appid, direction, call_status, caller_number, called_number,"
-                    + " virtual_number, agent, team, answered_seconds, hangup_reason, recorded, recording_filename,"
-                    + " conversation_uuid, ivr_name, custom, call_time, received_at, recording_skipped, notification_id)"
-                    + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-                    // the row is keyed by its notification, inserted just before in the same transaction
-                    + " (SELECT id FROM notification WHERE cmiuuid = ? AND kind = '" + TelecmiNotification.INCOMING_ANSWERED_CDR + "'))";
-
     /** The variable naming where the notification came from: {@value #WEBHOOK} when unset, or {@value #RECONCILE}. */
     public static final String SOURCE = "notificationSource";
     public static final String WEBHOOK = "webhook";
     public static final String RECONCILE = "reconcile";
+
+    private static final String INSERT_NOTIFICATION =
+            "INSERT INTO notification (kind, cmiuuid, appid, http_method, received_at, raw_payload, source,"
+                    + " caller_digits, called_digits, virtual_number_digits) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    /** The CDR row's columns in the order {@link #bindCdr} binds them, its notification's cmiuuid last. */
+    private static final List<String> CDR_COLUMNS = List.of("cmiuuid", "appid", "direction", "call_status", "caller_number",
+            "called_number", "virtual_number", "agent", "team", "answered_seconds", "hangup_reason", "recorded", "recording_filename",
+            "conversation_uuid", "ivr_name", "custom", "call_time", "received_at", "recording_skipped");
+    /** The id of the CDR's notification, from the cmiuuid bound last. */
+    private static final String ITS_NOTIFICATION =
+            "(SELECT id FROM notification WHERE cmiuuid = ? AND kind = '" + TelecmiNotification.INCOMING_ANSWERED_CDR + "')";
+    private static final String INSERT_CDR =
+            "INSERT INTO cdr (" + String.join(", ", CDR_COLUMNS) + ", notification_id) VALUES (" + "?, ".repeat(CDR_COLUMNS.size())
+                    // the row is keyed by its notification, inserted just before in the same transaction
+                    + ITS_NOTIFICATION + ")";
+    /** A recovered call's CDR row rewritten from its webhook; it keeps when it was first received. */
+    private static final String UPDATE_CDR = "UPDATE cdr SET " + String.join(", ", CDR_COLUMNS.stream()
+            .map(column -> column.equals("received_at") ? "received_at = COALESCE(received_at, ?)" : column + " = ?").toList())
+            + " WHERE notification_id = " + ITS_NOTIFICATION;
+    /**
+     * A recovered call's notification, rewritten from its webhook once: the payload and what is read
+     * from it; the kind, the key and when it was first received stay.
+     */
+    private static final String UPGRADE_RECOVERED = "UPDATE notification SET appid = ?, http_method = ?, raw_payload = ?,"
+            + " source = '" + WEBHOOK + "', caller_digits = ?, called_digits = ?, virtual_number_digits = ?"
+            + " WHERE cmiuuid = ? AND kind = ? AND source = '" + RECONCILE + "'";
 
     private final DataSource dataSource;
     private final Deliveries deliveries;
@@ -116,7 +133,8 @@ public final class NotificationStore extends ServiceSupport {
      */
     private Object[] writeInBatches(Connection c, List<Write> batch, OffsetDateTime receivedAt) throws SQLException {
         Object[] outcomes = new Object[batch.size()];
-        Set<String> seen = new HashSet<>(existingKeys(c, batch));
+        Map<String, String> stored = existingKeys(c, batch);
+        Set<String> seen = new HashSet<>(stored.keySet());
         boolean cdrs = false;
         boolean planned = false;
         try (PreparedStatement notificationInsert = c.prepareStatement(INSERT_NOTIFICATION);
@@ -125,8 +143,13 @@ public final class NotificationStore extends ServiceSupport {
             for (int i = 0; i < batch.size(); i++) {
                 Write w = batch.get(i);
                 TelecmiNotification n = w.notification();
+                String key = key(n.cmiuuid(), n.kind());
+                if (upgrades(w, stored.remove(key))) {
+                    outcomes[i] = upgradeRecovered(c, w, receivedAt);
+                    continue;
+                }
                 // a repeat of a stored notification, or of one earlier in this batch
-                if (!seen.add(key(n.cmiuuid(), n.kind()))) {
+                if (!seen.add(key)) {
                     outcomes[i] = new StoreReceipt(StoreReceipt.DUPLICATE, n.kind(), n.cmiuuid());
                     continue;
                 }
@@ -154,19 +177,76 @@ public final class NotificationStore extends ServiceSupport {
         return outcomes;
     }
 
-    /** (cmiuuid, kind) of the batch's notifications that are stored already. */
-    private static Set<String> existingKeys(Connection c, List<Write> batch) throws SQLException {
+    /** (cmiuuid, kind) of the batch's notifications that are stored already, with where each came from. */
+    private static Map<String, String> existingKeys(Connection c, List<Write> batch) throws SQLException {
         Object[] ids = batch.stream().map(w -> w.notification().cmiuuid()).distinct().toArray();
-        Set<String> keys = new HashSet<>();
-        try (PreparedStatement ps = c.prepareStatement("SELECT cmiuuid, kind FROM notification WHERE cmiuuid = ANY (?)")) {
+        Map<String, String> keys = new HashMap<>();
+        try (PreparedStatement ps = c.prepareStatement("SELECT cmiuuid, kind, source FROM notification WHERE cmiuuid = ANY (?)")) {
             ps.setArray(1, c.createArrayOf("VARCHAR", ids));
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    keys.add(key(rs.getString(1), rs.getString(2)));
+                    keys.put(key(rs.getString(1), rs.getString(2)), rs.getString(3));
                 }
             }
         }
         return keys;
+    }
+
+    /**
+     * Whether this write is the webhook of a call stored from reconciliation's thinner pull row
+     * ({@code storedSource}): a webhook TeleCMI retried late, after the call was recovered.
+     */
+    private static boolean upgrades(Write w, String storedSource) {
+        return RECONCILE.equals(storedSource) && WEBHOOK.equals(w.source());
+    }
+
+    /**
+     * The webhook of a recovered call: its payload and CDR replace the pull row's (which lacks the
+     * hangup reason, the team, the virtual number...), and the deliveries it plans that were not
+     * planned then (an alert, which needs the hangup reason) are planned now. Those planned then
+     * (the CRM forward, the ESB event) are not sent again. Stored; a duplicate when another
+     * transaction upgraded it first.
+     */
+    private StoreReceipt upgradeRecovered(Connection c, Write w, OffsetDateTime receivedAt) throws SQLException {
+        TelecmiNotification n = w.notification();
+        try (PreparedStatement ps = c.prepareStatement(UPGRADE_RECOVERED)) {
+            Cdr call = n.call();
+            ps.setString(1, n.appid());
+            ps.setString(2, n.method());
+            ps.setString(3, n.rawPayload());
+            ps.setString(4, call == null ? null : PhoneDigits.of(call.from()));
+            ps.setString(5, call == null ? null : PhoneDigits.of(call.to()));
+            ps.setString(6, call == null ? null : PhoneDigits.of(call.virtualNumber()));
+            ps.setString(7, n.cmiuuid());
+            ps.setString(8, n.kind());
+            if (ps.executeUpdate() == 0) {
+                return new StoreReceipt(StoreReceipt.DUPLICATE, n.kind(), n.cmiuuid());
+            }
+        }
+        if (n.cdr() != null) {
+            try (PreparedStatement ps = c.prepareStatement(UPDATE_CDR)) {
+                bindCdr(ps, n.cdr(), receivedAt, w.recordingSkipped());
+                ps.executeUpdate();
+            }
+        }
+        List<String> notPlanned = new ArrayList<>(w.planned());
+        try (PreparedStatement ps = c.prepareStatement("SELECT d.kind FROM delivery d JOIN notification n ON n.id = d.notification_id"
+                + " WHERE n.cmiuuid = ? AND n.kind = ?")) {
+            ps.setString(1, n.cmiuuid());
+            ps.setString(2, n.kind());
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    notPlanned.remove(rs.getString(1));
+                }
+            }
+        }
+        if (!notPlanned.isEmpty()) {
+            try (PreparedStatement plan = deliveries.planStatement(c)) {
+                deliveries.plan(plan, n.kind(), n.cmiuuid(), notPlanned);
+                plan.executeBatch();
+            }
+        }
+        return new StoreReceipt(StoreReceipt.STORED, n.kind(), n.cmiuuid());
     }
 
     private static String key(String cmiuuid, String kind) {
@@ -201,10 +281,14 @@ public final class NotificationStore extends ServiceSupport {
                     // undone alone; if even that fails (the connection is gone, or H2 rolled the
                     // whole transaction back on a deadlock) the whole batch fails, with this cause
                     Database.rollbackTo(c, savepoint, e);
+                    String key = key(n.cmiuuid(), n.kind());
+                    Map<String, String> stored = Database.isUniqueViolation(e) ? existingKeys(c, List.of(w)) : Map.of();
                     if (!Database.isUniqueViolation(e)) {
                         outcomes[i] = e;
-                    } else if (existingKeys(c, List.of(w)).contains(key(n.cmiuuid(), n.kind()))) {
-                        // stored by a commit other than this transaction's (another instance's)
+                    } else if (upgrades(w, stored.get(key))) {
+                        outcomes[i] = upgradeRecoveredAlone(c, w, receivedAt);
+                    } else if (stored.containsKey(key)) {
+                        // stored by a commit other than this transaction's (another instance's), or earlier in it
                         outcomes[i] = new StoreReceipt(StoreReceipt.DUPLICATE, n.kind(), n.cmiuuid());
                     } else {
                         outcomes[i] = new OtherKeyRefused();
@@ -213,6 +297,19 @@ public final class NotificationStore extends ServiceSupport {
             }
         }
         return outcomes;
+    }
+
+    /** {@link #upgradeRecovered} under a savepoint of its own: its failure stays with its notification. */
+    private Object upgradeRecoveredAlone(Connection c, Write w, OffsetDateTime receivedAt) throws SQLException {
+        Savepoint savepoint = c.setSavepoint();
+        try {
+            StoreReceipt receipt = upgradeRecovered(c, w, receivedAt);
+            c.releaseSavepoint(savepoint);
+            return receipt;
+        } catch (SQLException e) {
+            Database.rollbackTo(c, savepoint, e);
+            return e;
+        }
     }
 
     /**

@@ -182,6 +182,104 @@ class ReconciliationTest {
     }
 
     @Test
+    void aWebhookThatComesAfterItsCallWasRecoveredReplacesThePullRowAndPlansWhatItCouldNotOnH2() throws Exception {
+        aWebhookThatComesAfterItsCallWasRecovered(PullApi.service(telecmi));
+    }
+
+    @Test
+    void aWebhookThatComesAfterItsCallWasRecoveredReplacesThePullRowAndPlansWhatItCouldNotOnPostgres() throws Exception {
+        aWebhookThatComesAfterItsCallWasRecovered(PullApi.service(telecmi).database(EmbeddedDatabases.newPostgresDatabase()));
+    }
+
+    @Test
+    void aLateWebhookInABatchThatFailsIsStoredOverItsRecoveredCallAlone() throws Exception {
+        // the write path after a failed batch (one notification at a time, a savepoint each), made to
+        // run on PostgreSQL: a writer held on a key another transaction inserted, two webhooks queued
+        // behind it, and the id sequence set back so that the next batch's insert collides
+        String recoveredId = UUID.randomUUID().toString();
+        String held = UUID.randomUUID().toString();
+        String other = UUID.randomUUID().toString();
+        serve(telecmi, List.of(row(recoveredId, null, false)));
+        EmbeddedDatabases.Jdbc pg = EmbeddedDatabases.newPostgresDatabase();
+        try (RunningService s = PullApi.service(telecmi).database(pg).build();
+             Connection holder = DriverManager.getConnection(pg.url(), pg.username(), pg.password())) {
+            Await.until(LONG, () -> s.cdr(recoveredId), c -> c != null, "the call to be recovered");
+            serve(telecmi, List.of());
+            int windowsBefore = completedWindows(s);
+            // a window in progress may still hand its row to the store: one more window after this one
+            Await.until(LONG, () -> completedWindows(s), n -> n >= windowsBefore + 2, "windows without rows");
+            io.github.telecmicdr.store.NotificationStore store = s.camelContext().getRegistry()
+                    .lookupByNameAndType("notificationStore", io.github.telecmicdr.store.NotificationStore.class);
+            holder.setAutoCommit(false);
+            try (Statement st = holder.createStatement()) {
+                st.executeUpdate("INSERT INTO notification (kind, cmiuuid, http_method, received_at, raw_payload)"
+                        + " VALUES ('incoming-answered-cdr', '" + held + "', 'POST', now(), '{}')");
+            }
+            var first = java.util.concurrent.CompletableFuture.supplyAsync(() -> s.postWebhook(webhookCdr(held)));
+            Await.until(LONG, store::waitingForCommit, n -> n == 1, "the writer held on the uncommitted key");
+            Thread.sleep(300);
+            try (Statement st = holder.createStatement()) {
+                st.execute("SELECT setval(pg_get_serial_sequence('notification', 'id'), 1, false)");
+            }
+            String late = webhookCdr(recoveredId).replace("recv_bye", "recv_cancel").replace("\"record\":true", "\"record\":false");
+            var upgrade = java.util.concurrent.CompletableFuture.supplyAsync(() -> s.postWebhook(late));
+            var another = java.util.concurrent.CompletableFuture.supplyAsync(() -> s.postWebhook(webhookCdr(other)));
+            Await.until(LONG, store::waitingForCommit, n -> n == 3, "both queued behind the held batch");
+            holder.commit();
+
+            assertTrue(first.get().body().contains("\"duplicate\""), first.get().body());
+            Response upgraded = upgrade.get();
+            assertEquals(200, upgraded.status(), upgraded.body());
+            assertTrue(upgraded.body().contains("\"stored\""), upgraded.body());
+            assertEquals("recv_cancel", s.cdr(recoveredId).get("hangup_reason").asText());
+            assertEquals("webhook", s.cdr(recoveredId).get("source").asText());
+            assertEquals("done", s.awaitFinished(recoveredId, "alert-email").get("state").asText());
+            int status = another.get().status();
+            assertTrue(status == 200 || status == 503, "stored, or refused by the id it collided with: " + status);
+            assertTrue(LogCapture.get().lines().stream().noneMatch(l -> l.startsWith("ERROR") && l.contains("notification-writer")),
+                    "the writer did not fail");
+        }
+    }
+
+    private void aWebhookThatComesAfterItsCallWasRecovered(RunningService.Builder builder) throws Exception {
+        String id = UUID.randomUUID().toString();
+        serve(telecmi, List.of(row(id, null, false)));
+        try (RunningService s = builder.build()) {
+            JsonNode recovered = Await.until(LONG, () -> s.cdr(id), c -> c != null, "the call to be recovered");
+            assertEquals("reconcile", recovered.get("source").asText());
+            assertTrue(recovered.get("hangup_reason").isNull(), "a pull row carries none");
+            assertNull(s.delivery(id, "alert-email"));
+
+            // TeleCMI's last retry of the webhook comes after that (a window shorter than its retries)
+            String webhook = webhookCdr(id).replace("recv_bye", "recv_cancel").replace("\"record\":true", "\"record\":false");
+            Response r = s.postWebhook(webhook);
+            assertEquals(200, r.status(), r.body());
+            assertTrue(r.body().contains("\"stored\""), "its full CDR is stored now: " + r.body());
+            JsonNode cdr = s.cdr(id);
+            assertEquals("webhook", cdr.get("source").asText());
+            assertEquals("recv_cancel", cdr.get("hangup_reason").asText());
+            assertEquals(11, cdr.get("answeredsec").asInt());
+            assertEquals("440000000002", cdr.get("from").asText());
+            assertEquals(recovered.get("received_at"), cdr.get("received_at"), "first received when it was recovered");
+            assertEquals("done", s.awaitFinished(id, "alert-email").get("state").asText(), "planned now that its hangup reason is known");
+            JsonNode stored = notifications(s, id);
+            assertEquals(1, stored.size(), stored.toString());
+            assertEquals("POST", stored.get(0).get("http_method").asText());
+            assertEquals("recv_cancel", stored.get(0).get("payload").get("hangup_reason").asText(), "the webhook's payload");
+            JsonNode byCaller = PullApi.parse(s.api("/api/notifications?phone=440000000002").body()).get("notifications");
+            assertEquals(id, byCaller.get(0).get("cmiuuid").asText(), "found by the webhook's caller on the ops page");
+
+            // a further retry is a duplicate, and so is the pull row in later windows
+            assertTrue(s.postWebhook(webhook).body().contains("\"duplicate\""));
+            int done = completedWindows(s);
+            Await.until(LONG, () -> completedWindows(s), n -> n >= done + 2, "two more windows");
+            assertEquals("webhook", notifications(s, id).get(0).get("source").asText());
+            assertEquals("recv_cancel", s.cdr(id).get("hangup_reason").asText());
+            assertEquals(1, s.cdr(id).get("deliveries").size(), "one alert, planned once: " + s.cdr(id));
+        }
+    }
+
+    @Test
     void pagesUntilAPageIsNotFull() {
         List<String> rows = IntStream.range(0, 250).mapToObj(i -> row(UUID.randomUUID().toString(), null, false)).toList();
         telecmi.stubFor(post(urlPathEqualTo("/v2/answered")).atPriority(10).willReturn(json(page(List.of(), 250))));
