@@ -20,11 +20,11 @@ import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import org.apache.camel.support.service.ServiceSupport;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Writes notifications, and for an incoming answered CDR its typed row and the deliveries the route
@@ -34,6 +34,8 @@ import org.apache.camel.support.service.ServiceSupport;
  * even from several instances, are safe.
  */
 public final class NotificationStore extends ServiceSupport {
+
+    private static final Logger LOG = LoggerFactory.getLogger(NotificationStore.class);
 
     /** The variable naming where the notification came from: {@value #WEBHOOK} when unset, or {@value #RECONCILE}. */
     public static final String SOURCE = "notificationSource";
@@ -54,16 +56,24 @@ public final class NotificationStore extends ServiceSupport {
             "INSERT INTO cdr (" + String.join(", ", CDR_COLUMNS) + ", notification_id) VALUES (" + "?, ".repeat(CDR_COLUMNS.size())
                     // the row is keyed by its notification, inserted just before in the same transaction
                     + ITS_NOTIFICATION + ")";
-    /** A recovered call's CDR row rewritten from its webhook; it keeps when it was first received. */
-    private static final String UPDATE_CDR = "UPDATE cdr SET " + String.join(", ", CDR_COLUMNS.stream()
-            .map(column -> column.equals("received_at") ? "received_at = COALESCE(received_at, ?)" : column + " = ?").toList())
-            + " WHERE notification_id = " + ITS_NOTIFICATION;
+    /**
+     * A recovered call's CDR row completed from its webhook: each field the webhook's, where it has
+     * one, else the pull row's; recorded if either says so; the recording's skip reason the
+     * webhook's; when it was first received stays.
+     */
+    private static final String UPDATE_CDR = "UPDATE cdr SET " + String.join(", ", CDR_COLUMNS.stream().map(column -> switch (column) {
+                case "received_at" -> "received_at = COALESCE(received_at, ?)";
+                case "recorded" -> "recorded = (recorded OR ?)";
+                case "cmiuuid", "recording_skipped" -> column + " = ?";
+                default -> column + " = COALESCE(?, " + column + ")";
+            }).toList()) + " WHERE notification_id = " + ITS_NOTIFICATION;
     /**
      * A recovered call's notification, rewritten from its webhook once: the payload and what is read
-     * from it; the kind, the key and when it was first received stay.
+     * from it (the webhook's, where it has them); the kind, the key and when it was first received stay.
      */
-    private static final String UPGRADE_RECOVERED = "UPDATE notification SET appid = ?, http_method = ?, raw_payload = ?,"
-            + " source = '" + WEBHOOK + "', caller_digits = ?, called_digits = ?, virtual_number_digits = ?"
+    private static final String UPGRADE_RECOVERED = "UPDATE notification SET appid = COALESCE(?, appid), http_method = ?,"
+            + " raw_payload = ?, source = '" + WEBHOOK + "', caller_digits = COALESCE(?, caller_digits),"
+            + " called_digits = COALESCE(?, called_digits), virtual_number_digits = COALESCE(?, virtual_number_digits)"
             + " WHERE cmiuuid = ? AND kind = ? AND source = '" + RECONCILE + "'";
 
     private final DataSource dataSource;
@@ -133,8 +143,9 @@ public final class NotificationStore extends ServiceSupport {
      */
     private Object[] writeInBatches(Connection c, List<Write> batch, OffsetDateTime receivedAt) throws SQLException {
         Object[] outcomes = new Object[batch.size()];
-        Map<String, String> stored = existingKeys(c, batch);
-        Set<String> seen = new HashSet<>(stored.keySet());
+        // where each key's notification came from: stored before, or written earlier in this batch
+        Map<String, String> sourceOf = existingKeys(c, batch);
+        List<Integer> upgrades = new ArrayList<>();
         boolean cdrs = false;
         boolean planned = false;
         try (PreparedStatement notificationInsert = c.prepareStatement(INSERT_NOTIFICATION);
@@ -144,12 +155,15 @@ public final class NotificationStore extends ServiceSupport {
                 Write w = batch.get(i);
                 TelecmiNotification n = w.notification();
                 String key = key(n.cmiuuid(), n.kind());
-                if (upgrades(w, stored.remove(key))) {
-                    outcomes[i] = upgradeRecovered(c, w, receivedAt);
+                String source = sourceOf.putIfAbsent(key, w.source());
+                if (upgrades(w, source)) {
+                    // once the batch's inserts are written: the recovered call may be one of them
+                    upgrades.add(i);
+                    sourceOf.put(key, WEBHOOK);
                     continue;
                 }
                 // a repeat of a stored notification, or of one earlier in this batch
-                if (!seen.add(key)) {
+                if (source != null) {
                     outcomes[i] = new StoreReceipt(StoreReceipt.DUPLICATE, n.kind(), n.cmiuuid());
                     continue;
                 }
@@ -173,6 +187,9 @@ public final class NotificationStore extends ServiceSupport {
             if (planned) {
                 plan.executeBatch();
             }
+        }
+        for (int i : upgrades) {
+            outcomes[i] = upgradeRecovered(c, batch.get(i), receivedAt);
         }
         return outcomes;
     }
@@ -201,11 +218,12 @@ public final class NotificationStore extends ServiceSupport {
     }
 
     /**
-     * The webhook of a recovered call: its payload and CDR replace the pull row's (which lacks the
-     * hangup reason, the team, the virtual number...), and the deliveries it plans that were not
-     * planned then (an alert, which needs the hangup reason) are planned now. Those planned then
-     * (the CRM forward, the ESB event) are not sent again. Stored; a duplicate when another
-     * transaction upgraded it first.
+     * The webhook of a recovered call: its payload replaces the pull row's and its fields complete
+     * the CDR (the pull row lacks the hangup reason, the team, the virtual number...), and the
+     * deliveries it plans that were not planned then (an alert, which needs the hangup reason) are
+     * planned now. Those planned then are not planned again: done ones are not sent again, and one
+     * still being retried sends the completed call from its next attempt. Stored; a duplicate when
+     * another transaction completed it first.
      */
     private StoreReceipt upgradeRecovered(Connection c, Write w, OffsetDateTime receivedAt) throws SQLException {
         TelecmiNotification n = w.notification();
@@ -226,7 +244,9 @@ public final class NotificationStore extends ServiceSupport {
         if (n.cdr() != null) {
             try (PreparedStatement ps = c.prepareStatement(UPDATE_CDR)) {
                 bindCdr(ps, n.cdr(), receivedAt, w.recordingSkipped());
-                ps.executeUpdate();
+                if (ps.executeUpdate() != 1) {
+                    throw new SQLException("the recovered call " + n.cmiuuid() + " has no CDR row to complete");
+                }
             }
         }
         List<String> notPlanned = new ArrayList<>(w.planned());
@@ -246,6 +266,8 @@ public final class NotificationStore extends ServiceSupport {
                 plan.executeBatch();
             }
         }
+        LOG.info("Webhook for recovered cmiuuid={} completes the call stored from TeleCMI's pull API{}", n.cmiuuid(),
+                notPlanned.isEmpty() ? "" : "; planned now: " + String.join(",", notPlanned));
         return new StoreReceipt(StoreReceipt.STORED, n.kind(), n.cmiuuid());
     }
 
