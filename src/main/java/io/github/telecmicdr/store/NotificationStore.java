@@ -145,7 +145,7 @@ public final class NotificationStore extends ServiceSupport {
         Object[] outcomes = new Object[batch.size()];
         // where each key's notification came from: stored before, or written earlier in this batch
         Map<String, String> sourceOf = existingKeys(c, batch);
-        List<Integer> upgrades = new ArrayList<>();
+        List<Integer> completing = new ArrayList<>();
         boolean cdrs = false;
         boolean planned = false;
         try (PreparedStatement notificationInsert = c.prepareStatement(INSERT_NOTIFICATION);
@@ -158,7 +158,7 @@ public final class NotificationStore extends ServiceSupport {
                 String source = sourceOf.putIfAbsent(key, w.source());
                 if (upgrades(w, source)) {
                     // once the batch's inserts are written: the recovered call may be one of them
-                    upgrades.add(i);
+                    completing.add(i);
                     sourceOf.put(key, WEBHOOK);
                     continue;
                 }
@@ -188,7 +188,7 @@ public final class NotificationStore extends ServiceSupport {
                 plan.executeBatch();
             }
         }
-        for (int i : upgrades) {
+        for (int i : completing) {
             outcomes[i] = upgradeRecovered(c, batch.get(i), receivedAt);
         }
         return outcomes;
@@ -304,8 +304,9 @@ public final class NotificationStore extends ServiceSupport {
                     // whole transaction back on a deadlock) the whole batch fails, with this cause
                     Database.rollbackTo(c, savepoint, e);
                     String key = key(n.cmiuuid(), n.kind());
-                    Map<String, String> stored = Database.isUniqueViolation(e) ? existingKeys(c, List.of(w)) : Map.of();
-                    if (!Database.isUniqueViolation(e)) {
+                    boolean uniqueViolation = Database.isUniqueViolation(e);
+                    Map<String, String> stored = uniqueViolation ? existingKeys(c, List.of(w)) : Map.of();
+                    if (!uniqueViolation) {
                         outcomes[i] = e;
                     } else if (upgrades(w, stored.get(key))) {
                         outcomes[i] = upgradeRecoveredAlone(c, w, receivedAt);
