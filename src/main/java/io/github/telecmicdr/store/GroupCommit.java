@@ -101,8 +101,9 @@ public final class GroupCommit<T, R> extends ServiceSupport {
             throw new SQLException("the service is stopping; nothing was written");
         }
         Pending<T, R> pending = new Pending<>(item, new CompletableFuture<>(), System.nanoTime());
-        waiting.incrementAndGet();
+        // counted once queued: a caller counted is one the writer can take
         queue.add(pending);
+        waiting.incrementAndGet();
         try {
             return pending.answer().get(waitBoundNanos, TimeUnit.NANOSECONDS);
         } catch (InterruptedException e) {

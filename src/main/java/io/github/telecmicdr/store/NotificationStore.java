@@ -59,12 +59,14 @@ public final class NotificationStore extends ServiceSupport {
     /**
      * A recovered call's CDR row completed from its webhook: each field the webhook's, where it has
      * one, else the pull row's; recorded if either says so; the recording's skip reason the
-     * webhook's; when it was first received stays.
+     * webhook's when the webhook says recorded ('' for none: {@link #skipReasonToComplete}), else the
+     * row's; when it was first received stays.
      */
     private static final String UPDATE_CDR = "UPDATE cdr SET " + String.join(", ", CDR_COLUMNS.stream().map(column -> switch (column) {
                 case "received_at" -> "received_at = COALESCE(received_at, ?)";
                 case "recorded" -> "recorded = (recorded OR ?)";
-                case "cmiuuid", "recording_skipped" -> column + " = ?";
+                case "recording_skipped" -> "recording_skipped = NULLIF(COALESCE(?, recording_skipped), '')";
+                case "cmiuuid" -> "cmiuuid = ?";
                 default -> column + " = COALESCE(?, " + column + ")";
             }).toList()) + " WHERE notification_id = " + ITS_NOTIFICATION;
     /**
@@ -243,7 +245,7 @@ public final class NotificationStore extends ServiceSupport {
         }
         if (n.cdr() != null) {
             try (PreparedStatement ps = c.prepareStatement(UPDATE_CDR)) {
-                bindCdr(ps, n.cdr(), receivedAt, w.recordingSkipped());
+                bindCdr(ps, n.cdr(), receivedAt, skipReasonToComplete(n.cdr(), w.recordingSkipped()));
                 if (ps.executeUpdate() != 1) {
                     throw new SQLException("the recovered call " + n.cmiuuid() + " has no CDR row to complete");
                 }
@@ -320,6 +322,17 @@ public final class NotificationStore extends ServiceSupport {
             }
         }
         return outcomes;
+    }
+
+    /**
+     * What {@link #UPDATE_CDR} binds for the recording's skip reason: the webhook's when it says the
+     * call was recorded ('' when its recording is fine), null (keep the row's) when it does not.
+     */
+    private static String skipReasonToComplete(Cdr webhook, String skipped) {
+        if (!webhook.recorded()) {
+            return null;
+        }
+        return skipped == null ? "" : skipped;
     }
 
     /** {@link #upgradeRecovered} under a savepoint of its own: its failure stays with its notification. */

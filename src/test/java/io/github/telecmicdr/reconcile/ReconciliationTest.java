@@ -215,10 +215,14 @@ class ReconciliationTest {
                 st.executeUpdate("INSERT INTO notification (kind, cmiuuid, http_method, received_at, raw_payload)"
                         + " VALUES ('incoming-answered-cdr', '" + held + "', 'POST', now(), '{}')");
             }
-            java.util.concurrent.ExecutorService senders = java.util.concurrent.Executors.newFixedThreadPool(3);
+            java.util.concurrent.ExecutorService senders = java.util.concurrent.Executors.newFixedThreadPool(3, r -> {
+                Thread sender = new Thread(r, "late-webhook-sender");
+                sender.setDaemon(true);
+                return sender;
+            });
             var first = java.util.concurrent.CompletableFuture.supplyAsync(() -> s.postWebhook(webhookCdr(held)), senders);
             // the writer's insert (id 3: the recovered call has 1, the held row 2) waits for the held row's transaction
-            Await.until(LONG, () -> waitingLocks(holder), n -> n >= 1, "the writer held on the uncommitted key");
+            Await.until(LONG, () -> blockedBy(holder), n -> n >= 1, "the writer held on the uncommitted key");
             try (Statement st = holder.createStatement()) {
                 st.execute("SELECT setval(pg_get_serial_sequence('notification', 'id'), 1, false)");
             }
@@ -226,9 +230,8 @@ class ReconciliationTest {
             var upgrade = java.util.concurrent.CompletableFuture.supplyAsync(() -> s.postWebhook(late), senders);
             var another = java.util.concurrent.CompletableFuture.supplyAsync(() -> s.postWebhook(webhookCdr(other)), senders);
             Await.until(LONG, store::waitingForCommit, n -> n == 3, "both queued behind the held batch");
-            int logLines = LogCapture.get().lines().size();
+            int mark = LogCapture.get().mark();
             holder.commit();
-            senders.shutdown();
 
             assertTrue(first.get().body().contains("\"duplicate\""), first.get().body());
             Response upgraded = upgrade.get();
@@ -245,14 +248,16 @@ class ReconciliationTest {
                 rs.next();
                 assertEquals(4, rs.getLong(1), "the late webhook went through the path after a failed batch");
             }
-            List<String> after = LogCapture.get().lines().subList(logLines, LogCapture.get().lines().size());
+            List<String> after = LogCapture.get().since(mark);
             assertTrue(after.stream().noneMatch(l -> l.startsWith("ERROR")), after.toString());
+            senders.shutdown();
         }
     }
 
-    /** Locks PostgreSQL's sessions wait for now. */
-    static long waitingLocks(Connection c) {
-        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT count(*) FROM pg_locks WHERE NOT granted")) {
+    /** PostgreSQL sessions waiting now for a lock this connection's session holds. */
+    static long blockedBy(Connection c) {
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(
+                "SELECT count(*) FROM pg_stat_activity WHERE pg_backend_pid() = ANY (pg_blocking_pids(pid))")) {
             rs.next();
             return rs.getLong(1);
         } catch (java.sql.SQLException e) {
@@ -270,14 +275,17 @@ class ReconciliationTest {
     private void aWebhookThatComesAfterItsCallWasRecovered(RunningService.Builder builder) throws Exception {
         String id = UUID.randomUUID().toString();
         serve(telecmi, List.of(row(id, null, false)));
+        telecmi.stubFor(get(urlPathEqualTo("/v2/play")).willReturn(aResponse().withStatus(200)
+                .withHeader("Content-Type", "audio/mpeg").withBody(mp3())));
         try (RunningService s = builder.build()) {
             JsonNode recovered = Await.until(LONG, () -> s.cdr(id), c -> c != null, "the call to be recovered");
             assertEquals("reconcile", recovered.get("source").asText());
             assertTrue(recovered.get("hangup_reason").isNull(), "a pull row carries none");
             assertNull(s.delivery(id, "alert-email"));
 
-            // TeleCMI's last retry of the webhook comes after that (a window shorter than its retries)
-            String webhook = webhookCdr(id).replace("recv_bye", "recv_cancel").replace("\"record\":true", "\"record\":false");
+            // TeleCMI's last retry of the webhook comes after that (a window shorter than its retries);
+            // it says the call was recorded, which the pull row did not
+            String webhook = webhookCdr(id).replace("recv_bye", "recv_cancel");
             Response r = s.postWebhook(webhook);
             assertEquals(200, r.status(), r.body());
             assertTrue(r.body().contains("\"stored\""), "its full CDR is stored now: " + r.body());
@@ -290,6 +298,9 @@ class ReconciliationTest {
             assertEquals(recovered.get("received_at"), cdr.get("received_at"), "first received when it was recovered");
             assertEquals(1, LogCapture.get().linesContaining("Webhook for recovered cmiuuid=" + id + " completes the call").size());
             assertEquals("done", s.awaitFinished(id, "alert-email").get("state").asText(), "planned now that its hangup reason is known");
+            assertEquals("done", s.awaitFinished(id, "recording-download").get("state").asText(), "and its recording, now that it has one");
+            assertTrue(s.cdr(id).get("record").asBoolean());
+            assertTrue(s.cdr(id).get("recording_skipped").isNull());
             JsonNode stored = notifications(s, id);
             assertEquals(1, stored.size(), stored.toString());
             assertEquals("POST", stored.get(0).get("http_method").asText());
@@ -303,7 +314,8 @@ class ReconciliationTest {
             Await.until(LONG, () -> completedWindows(s), n -> n >= done + 2, "two more windows");
             assertEquals("webhook", notifications(s, id).get(0).get("source").asText());
             assertEquals("recv_cancel", s.cdr(id).get("hangup_reason").asText());
-            assertEquals(1, s.cdr(id).get("deliveries").size(), "one alert, planned once: " + s.cdr(id));
+            assertEquals(2, s.cdr(id).get("deliveries").size(), "one alert and one download, each planned once: " + s.cdr(id));
+            assertEquals(1, downloadsOf(id));
         }
     }
 
