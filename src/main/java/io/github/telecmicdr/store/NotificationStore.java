@@ -131,6 +131,10 @@ public final class NotificationStore extends ServiceSupport {
         }
         StoreReceipt receipt = groupCommit.submit(new Write(notification, planned == null ? List.of() : List.copyOf(planned),
                 notification.recordingSkipped(), source == null ? WEBHOOK : source));
+        if (receipt.completedRecoveredCall()) {
+            // after the commit: a batch written again one at a time completes it only once
+            LOG.info("Webhook for recovered cmiuuid={} completes the call stored from TeleCMI's pull API", notification.cmiuuid());
+        }
         FreshStatistics statistics = freshStatistics;
         if (statistics != null && StoreReceipt.STORED.equals(receipt.status())) {
             statistics.stored();
@@ -268,9 +272,7 @@ public final class NotificationStore extends ServiceSupport {
                 plan.executeBatch();
             }
         }
-        LOG.info("Webhook for recovered cmiuuid={} completes the call stored from TeleCMI's pull API{}", n.cmiuuid(),
-                notPlanned.isEmpty() ? "" : "; planned now: " + String.join(",", notPlanned));
-        return new StoreReceipt(StoreReceipt.STORED, n.kind(), n.cmiuuid());
+        return new StoreReceipt(StoreReceipt.STORED, n.kind(), n.cmiuuid(), true);
     }
 
     private static String key(String cmiuuid, String kind) {
