@@ -182,17 +182,17 @@ class ReconciliationTest {
     }
 
     @Test
-    void aWebhookThatComesAfterItsCallWasRecoveredReplacesThePullRowAndPlansWhatItCouldNotOnH2() throws Exception {
+    void aWebhookThatComesAfterItsCallWasRecoveredCompletesThePullRowAndPlansWhatItCouldNotOnH2() throws Exception {
         aWebhookThatComesAfterItsCallWasRecovered(PullApi.service(telecmi));
     }
 
     @Test
-    void aWebhookThatComesAfterItsCallWasRecoveredReplacesThePullRowAndPlansWhatItCouldNotOnPostgres() throws Exception {
+    void aWebhookThatComesAfterItsCallWasRecoveredCompletesThePullRowAndPlansWhatItCouldNotOnPostgres() throws Exception {
         aWebhookThatComesAfterItsCallWasRecovered(PullApi.service(telecmi).database(EmbeddedDatabases.newPostgresDatabase()));
     }
 
     @Test
-    void aLateWebhookInABatchThatFailsIsStoredOverItsRecoveredCallAlone() throws Exception {
+    void aLateWebhookInABatchThatFailsCompletesItsRecoveredCallAlone() throws Exception {
         // the write path after a failed batch (one notification at a time, a savepoint each), made to
         // run on PostgreSQL: a writer held on a key another transaction inserted, two webhooks queued
         // behind it, and the id sequence set back so that the next batch's insert collides
@@ -355,7 +355,8 @@ class ReconciliationTest {
     void theShippedDelayEndsEachWindowAfterTeleCmisRetriesOfAWebhook() {
         serve(telecmi, List.of());
         // application.properties' reconcile.delay, not PullApi's PT0S: PIOPIY retries a webhook up
-        // to 30 minutes after its first attempt, and a call reconciled before that retry is stored thin
+        // to 30 minutes after its first attempt, and a call reconciled before that retry is fanned out
+        // thin (its webhook completes it later, but the CRM and the ESB keep what they were sent)
         try (RunningService s = RunningService.builder()
                 .property("telecmi.api-base-url", "http://127.0.0.1:" + telecmi.port())
                 .property("telecmi.appid", APPID)
