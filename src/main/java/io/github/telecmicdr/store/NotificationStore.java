@@ -234,13 +234,10 @@ public final class NotificationStore extends ServiceSupport {
     private StoreReceipt upgradeRecovered(Connection c, Write w, OffsetDateTime receivedAt) throws SQLException {
         TelecmiNotification n = w.notification();
         try (PreparedStatement ps = c.prepareStatement(UPGRADE_RECOVERED)) {
-            Cdr call = n.call();
             ps.setString(1, n.appid());
             ps.setString(2, n.method());
             ps.setString(3, n.rawPayload());
-            ps.setString(4, call == null ? null : PhoneDigits.of(call.from()));
-            ps.setString(5, call == null ? null : PhoneDigits.of(call.to()));
-            ps.setString(6, call == null ? null : PhoneDigits.of(call.virtualNumber()));
+            bindPhoneDigits(ps, 4, n);
             ps.setString(7, n.cmiuuid());
             ps.setString(8, n.kind());
             if (ps.executeUpdate() == 0) {
@@ -399,11 +396,18 @@ public final class NotificationStore extends ServiceSupport {
         ps.setObject(5, receivedAt);
         ps.setString(6, n.rawPayload());
         ps.setString(7, source);
-        // every kind's numbers, for the ops page's phone filter (a missed call has no typed row)
+        bindPhoneDigits(ps, 8, n);
+    }
+
+    /**
+     * The caller's, the called and the virtual number's digits, from parameter {@code first} on:
+     * every kind's numbers, for the ops page's phone filter (a missed call has no typed row).
+     */
+    private static void bindPhoneDigits(PreparedStatement ps, int first, TelecmiNotification n) throws SQLException {
         Cdr call = n.call();
-        ps.setString(8, call == null ? null : PhoneDigits.of(call.from()));
-        ps.setString(9, call == null ? null : PhoneDigits.of(call.to()));
-        ps.setString(10, call == null ? null : PhoneDigits.of(call.virtualNumber()));
+        ps.setString(first, call == null ? null : PhoneDigits.of(call.from()));
+        ps.setString(first + 1, call == null ? null : PhoneDigits.of(call.to()));
+        ps.setString(first + 2, call == null ? null : PhoneDigits.of(call.virtualNumber()));
     }
 
     private static void bindCdr(PreparedStatement ps, Cdr cdr, OffsetDateTime receivedAt, String recordingSkipped) throws SQLException {
