@@ -41,6 +41,7 @@ public final class Deliveries {
 
     private static final Logger LOG = LoggerFactory.getLogger(Deliveries.class);
     public static final String PENDING = "pending";
+    public static final String IN_PROGRESS = "in_progress";
     public static final String DONE = "done";
     public static final String FAILED = "failed";
     private static final int MAX_ERROR = 1000;

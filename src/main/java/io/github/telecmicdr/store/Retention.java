@@ -1,5 +1,6 @@
 package io.github.telecmicdr.store;
 
+import io.github.telecmicdr.delivery.Deliveries;
 import io.github.telecmicdr.delivery.Delivery;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -17,15 +18,19 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
  * Removes what is older than {@code retention.max-age}: notifications with their deliveries, and
  * with an answered CDR its typed row, its recording (row and file) and its alert email in the outbox. It
  * works in small transactions, oldest first, with a pause between them, so ingest never waits
- * long behind it. {@code 0} keeps everything.
+ * long behind it. A notification with a delivery still pending or in progress stays until that
+ * delivery ends. {@code 0} keeps everything.
  */
 public final class Retention {
 
@@ -40,6 +45,8 @@ public final class Retention {
     private final Duration maxAge;
     private final Path recordingsDir;
     private final Path outboxDir;
+    /** Notifications the last round kept for their unfinished deliveries. */
+    private int lastKept;
 
     public Retention(DataSource dataSource, Clock clock, Duration maxAge, Path recordingsDir, Path outboxDir) {
         this.dataSource = dataSource;
@@ -53,45 +60,81 @@ public final class Retention {
         return maxAge.isZero();
     }
 
-    /** One round: removes, batch by batch, every notification received before now - max-age. */
+    /**
+     * One round: removes, batch by batch, every notification received before now - max-age, but
+     * none with a delivery still pending or in progress (a retried delivery, a kind whose max-age is
+     * longer than the retention, a download under way): such a call is kept until its deliveries end.
+     */
     public int removeExpired() throws SQLException, InterruptedException {
         if (keepsEverything()) {
             return 0;
         }
         OffsetDateTime cutoff = Database.now(clock).minus(maxAge);
         int removed = 0;
+        int kept = 0;
+        long after = 0;
         while (true) {
-            int n = removeBatch(cutoff);
-            removed += n;
-            if (n < BATCH) {
+            Batch batch = removeBatch(cutoff, after);
+            removed += batch.removed;
+            kept += batch.kept;
+            after = batch.lastId;
+            if (!batch.full) {
                 break;
             }
             Thread.sleep(PAUSE_MILLIS);
         }
-        if (removed > 0) {
-            LOG.info("Removed {} notifications received before {} (retention.max-age {})", removed, cutoff.toInstant(), maxAge);
+        // a kept notification is counted in every round until its delivery ends: said again only when the count moves
+        if (removed > 0 || kept != lastKept) {
+            LOG.info("Removed {} notifications received before {} (retention.max-age {}){}", removed, cutoff.toInstant(), maxAge,
+                    kept == 0 ? "" : "; kept " + kept + " whose deliveries are still pending or in progress");
         }
+        lastKept = kept;
         return removed;
     }
 
+    /** What a batch did: removed, kept (unfinished deliveries), the last id it read, and whether it read a whole batch of expired ones. */
+    private record Batch(int removed, int kept, long lastId, boolean full) {
+    }
+
     /**
-     * The oldest notifications by id (ids grow with time, so this reads the primary key from its
-     * start and needs no index on received_at), up to the first that is not expired.
+     * The oldest notifications after {@code after} by id (ids grow with time, so this reads the
+     * primary key from there and needs no index on received_at), up to the first that is not
+     * expired. Their deliveries are locked first, so a retry or a claim cannot start one between
+     * the check and the delete.
      */
-    private int removeBatch(OffsetDateTime cutoff) throws SQLException {
-        List<Long> ids = new ArrayList<>();
-        Set<String> alertFiles = new LinkedHashSet<>();
+    private Batch removeBatch(OffsetDateTime cutoff, long after) throws SQLException {
+        Map<Long, String> expired = new LinkedHashMap<>();
         Set<String> filesToCheck = new LinkedHashSet<>();
+        Set<Long> unfinished = new HashSet<>();
+        boolean[] full = {false};
         Database.inTransaction(dataSource, c -> {
-            try (PreparedStatement ps = c.prepareStatement("SELECT id, cmiuuid, kind, received_at FROM notification ORDER BY id FETCH FIRST ? ROWS ONLY")) {
-                ps.setInt(1, BATCH);
+            try (PreparedStatement ps = c.prepareStatement(
+                    "SELECT id, cmiuuid, kind, received_at FROM notification WHERE id > ? ORDER BY id FETCH FIRST ? ROWS ONLY")) {
+                ps.setLong(1, after);
+                ps.setInt(2, BATCH);
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next() && rs.getObject(4, OffsetDateTime.class).isBefore(cutoff)) {
-                        ids.add(rs.getLong(1));
-                        alertFiles.add(Delivery.fileName(rs.getString(3), rs.getString(2)) + ".eml");
+                        expired.put(rs.getLong(1), Delivery.fileName(rs.getString(3), rs.getString(2)) + ".eml");
                     }
                 }
             }
+            full[0] = expired.size() == BATCH;
+            if (expired.isEmpty()) {
+                return null;
+            }
+            try (PreparedStatement ps = c.prepareStatement("SELECT notification_id, state FROM delivery WHERE notification_id = ANY (?) FOR UPDATE")) {
+                ps.setArray(1, c.createArrayOf("BIGINT", expired.keySet().toArray()));
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        String state = rs.getString(2);
+                        if (Deliveries.PENDING.equals(state) || Deliveries.IN_PROGRESS.equals(state)) {
+                            unfinished.add(rs.getLong(1));
+                        }
+                    }
+                }
+            }
+            List<Long> ids = new ArrayList<>(expired.keySet());
+            ids.removeAll(unfinished);
             if (ids.isEmpty()) {
                 return null;
             }
@@ -107,24 +150,27 @@ public final class Retention {
             }
             // children first: a recording names its delivery, a delivery and a CDR row their notification
             for (String sql : new String[] {"DELETE FROM recording WHERE delivery_id IN (" + theirDeliveries + ")",
-                    "DELETE FROM delivery WHERE notification_id = ANY (?)", "DELETE FROM cdr WHERE notification_id = ANY (?)"}) {
+                    "DELETE FROM delivery WHERE notification_id = ANY (?)", "DELETE FROM cdr WHERE notification_id = ANY (?)",
+                    "DELETE FROM notification WHERE id = ANY (?)"}) {
                 try (PreparedStatement ps = c.prepareStatement(sql)) {
                     ps.setArray(1, notifications);
                     ps.executeUpdate();
                 }
             }
-            try (PreparedStatement ps = c.prepareStatement("DELETE FROM notification WHERE id = ANY (?)")) {
-                ps.setArray(1, notifications);
-                ps.executeUpdate();
-            }
             return null;
         });
         // after the commit: a crash in between leaves a file nobody names, never a row without its file
         removeUnreferencedRecordings(filesToCheck);
-        for (String alertFile : alertFiles) {
-            deleteQuietly(outboxDir.resolve(alertFile));
+        expired.forEach((id, alertFile) -> {
+            if (!unfinished.contains(id)) {
+                deleteQuietly(outboxDir.resolve(alertFile));
+            }
+        });
+        long lastId = after;
+        for (long id : expired.keySet()) {
+            lastId = id;
         }
-        return ids.size();
+        return new Batch(expired.size() - unfinished.size(), unfinished.size(), lastId, full[0]);
     }
 
     /** A recording file several calls share goes with the last row that names it. */

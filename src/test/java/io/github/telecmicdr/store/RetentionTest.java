@@ -60,7 +60,8 @@ class RetentionTest {
             String old = UUID.randomUUID().toString();
             String oldSharing = UUID.randomUUID().toString();
             String young = UUID.randomUUID().toString();
-            for (String id : new String[] {old, oldSharing, young}) {
+            String oldRetried = UUID.randomUUID().toString();
+            for (String id : new String[] {old, oldSharing, oldRetried, young}) {
                 assertEquals(200, s.postWebhook(cdr(id)).status());
                 assertEquals(200, s.postWebhook("{\"cmiuuid\":\"" + id + "\",\"type\":\"event\",\"status\":\"waiting\"}").status());
                 assertEquals("done", s.awaitFinished(id, "alert-email").get("state").asText());
@@ -78,11 +79,19 @@ class RetentionTest {
                 recording(c, old, "2021/10/20/" + old + ".mp3");
                 recording(c, oldSharing, "2021/10/20/shared.mp3");
                 recording(c, young, "2021/10/20/shared.mp3");
+                // an old call whose alert is to be sent again (the retry API, or a kind kept longer than the
+                // retention): due tomorrow, so nothing sends it during the test
+                try (PreparedStatement ps = c.prepareStatement("UPDATE delivery SET state = 'pending',"
+                        + " next_attempt_at = CURRENT_TIMESTAMP + INTERVAL '1' DAY WHERE cmiuuid = ?")) {
+                    ps.setString(1, oldRetried);
+                    assertEquals(1, ps.executeUpdate());
+                }
                 try (PreparedStatement ps = c.prepareStatement("UPDATE notification SET received_at = received_at - INTERVAL '31' DAY"
-                        + " WHERE cmiuuid = ? OR cmiuuid = ?")) {
+                        + " WHERE cmiuuid = ? OR cmiuuid = ? OR cmiuuid = ?")) {
                     ps.setString(1, old);
                     ps.setString(2, oldSharing);
-                    assertEquals(4, ps.executeUpdate());
+                    ps.setString(3, oldRetried);
+                    assertEquals(6, ps.executeUpdate());
                 }
             }
 
@@ -102,11 +111,17 @@ class RetentionTest {
             assertEquals(2, count(ds, "delivery", young));
             assertTrue(Files.exists(outbox.resolve(young + ".eml")));
             assertEquals(200, s.api("/api/cdrs/" + young).status());
+
+            // its CDR, whose alert is pending, is kept whole; its live event (nothing planned) went with the others
+            assertEquals(1, count(ds, "notification", oldRetried), "an old call whose alert is pending");
+            assertEquals(1, count(ds, "cdr", oldRetried));
+            assertEquals("pending", s.delivery(oldRetried, "alert-email").get("state").asText());
+            assertTrue(Files.exists(outbox.resolve(oldRetried + ".eml")));
         }
     }
 
     @Test
-    void zeroKeepsEverythingAndManyOldCallsGoInBatches() throws Exception {
+    void zeroKeepsEverythingAndOldCallsGoInBatchesOnceTheirDeliveriesEnded() throws Exception {
         try (RunningService s = RunningService.builder().property("retention.interval-ms", "3600000").build()) {
             DataSource ds = s.camelContext().getRegistry().lookupByNameAndType("dataSource", DataSource.class);
             int calls = Retention.BATCH * 2 + 7;
@@ -120,6 +135,10 @@ class RetentionTest {
                 try (PreparedStatement ps = c.prepareStatement("UPDATE notification SET received_at = received_at - INTERVAL '2' DAY")) {
                     ps.executeUpdate();
                 }
+                // due tomorrow: the running service's alert route leaves them alone
+                try (PreparedStatement ps = c.prepareStatement("UPDATE delivery SET next_attempt_at = CURRENT_TIMESTAMP + INTERVAL '1' DAY")) {
+                    ps.executeUpdate();
+                }
                 c.commit();
             }
             Path root = s.dataDir();
@@ -127,7 +146,31 @@ class RetentionTest {
             assertEquals(0, keepAll.removeExpired());
             assertEquals(calls, total(ds, "notification"));
             Retention oneDay = new Retention(ds, Clock.systemUTC(), Durations.parse("retention.max-age", "1d"), root.resolve("recordings"), root.resolve("outbox"));
-            assertEquals(calls, oneDay.removeExpired());
+            // the oldest BATCH + 1 calls' alerts have not ended (one is being sent); the others ended, done or failed
+            int unfinished = Retention.BATCH + 1;
+            try (Connection c = ds.getConnection()) {
+                long first = single(c, "SELECT MIN(id) FROM notification");
+                try (PreparedStatement ps = c.prepareStatement("UPDATE delivery SET state = CASE WHEN MOD(notification_id, 2) = 0"
+                        + " THEN 'done' ELSE 'failed' END WHERE notification_id >= ?")) {
+                    ps.setLong(1, first + unfinished);
+                    assertEquals(calls - unfinished, ps.executeUpdate());
+                }
+                try (PreparedStatement ps = c.prepareStatement("UPDATE delivery SET state = 'in_progress', lease_until = CURRENT_TIMESTAMP + INTERVAL '1' DAY"
+                        + " WHERE notification_id = ?")) {
+                    ps.setLong(1, first);
+                    assertEquals(1, ps.executeUpdate());
+                }
+            }
+            // kept until their deliveries end, and the round goes past a whole batch of them
+            assertEquals(calls - unfinished, oneDay.removeExpired());
+            assertEquals(unfinished, total(ds, "notification"));
+            assertEquals(unfinished, total(ds, "delivery"));
+            assertEquals(unfinished, total(ds, "cdr"));
+            assertEquals(0, oneDay.removeExpired());
+            try (Connection c = ds.getConnection(); PreparedStatement ps = c.prepareStatement("UPDATE delivery SET state = 'done'")) {
+                ps.executeUpdate();
+            }
+            assertEquals(unfinished, oneDay.removeExpired());
             assertEquals(0, total(ds, "notification"));
             assertEquals(0, total(ds, "delivery"));
             assertEquals(0, total(ds, "cdr"));
