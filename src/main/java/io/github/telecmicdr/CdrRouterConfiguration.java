@@ -122,6 +122,8 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
     private String deliveryYieldMax;
     @PropertyInject("db.connection-timeout-ms")
     private long dbConnectionTimeoutMs;
+    @PropertyInject("db.socket-timeout")
+    private String dbSocketTimeout;
     @PropertyInject("retention.max-age")
     private String retentionMaxAge;
     @PropertyInject("db.h2-compaction-interval-ms")
@@ -239,7 +241,7 @@ public final class CdrRouterConfiguration implements CamelConfiguration {
         ObjectMapper objectMapper = bind(camel, "objectMapper", objectMapper());
         String url = durableDbUrl();
         HikariDataSource dataSource = bind(camel, "dataSource",
-                Database.pool(url, dbUsername, dbPassword, dbPoolSize, dbConnectionTimeoutMs));
+                Database.pool(url, dbUsername, dbPassword, dbPoolSize, dbConnectionTimeoutMs, Durations.parse("db.socket-timeout", dbSocketTimeout)));
         // the first service Camel starts, the last it stops
         camel.addService(migratedPool(dataSource, url, data), true, true);
         if (H2Compaction.appliesTo(url)) {

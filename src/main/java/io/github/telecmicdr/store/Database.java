@@ -9,6 +9,9 @@ import javax.sql.DataSource;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Savepoint;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
+import java.time.Duration;
 import java.time.Clock;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
@@ -31,8 +34,23 @@ public final class Database {
         return dataSource;
     }
 
-    /** The pool alone; nothing is asked of the database yet. */
+    /** The pool alone, with {@link #DEFAULT_SOCKET_TIMEOUT}; nothing is asked of the database yet. */
     public static HikariDataSource pool(String url, String username, String password, int maxPoolSize, long connectionTimeoutMs) {
+        return pool(url, username, password, maxPoolSize, connectionTimeoutMs, DEFAULT_SOCKET_TIMEOUT);
+    }
+
+    /** db.socket-timeout's default. */
+    public static final Duration DEFAULT_SOCKET_TIMEOUT = Duration.ofMinutes(2);
+
+    /**
+     * The pool alone; nothing is asked of the database yet. On PostgreSQL a statement whose answer
+     * has not come within {@code socketTimeout} (zero: no bound) fails and its connection is
+     * closed, and TCP keep-alive is on: a connection the network dropped without a word (a host
+     * that lost power, a failover, a NAT that forgot it) would otherwise hold its thread (the
+     * webhook's writer, a delivery kind's claims) for good. H2 runs in the JVM and needs neither.
+     */
+    public static HikariDataSource pool(String url, String username, String password, int maxPoolSize, long connectionTimeoutMs,
+                                        Duration socketTimeout) {
         HikariConfig config = new HikariConfig();
         config.setPoolName("cdr-router-db");
         config.setJdbcUrl(url);
@@ -44,6 +62,13 @@ public final class Database {
         // building the pool asks nothing of the database: the migration is what fails a start
         // without one, and when it goes away later, requests answer 503 until it is back
         config.setInitializationFailTimeout(-1);
+        if (url.startsWith("jdbc:postgresql:")) {
+            // driver properties; a parameter of the same name in db.url wins
+            config.addDataSourceProperty("tcpKeepAlive", "true");
+            // whole seconds; a bound shorter than one second is one second, not none
+            long seconds = socketTimeout.isZero() ? 0 : Math.max(1, (socketTimeout.toMillis() + 999) / 1000);
+            config.addDataSourceProperty("socketTimeout", String.valueOf(seconds));
+        }
         return new HikariDataSource(config);
     }
 
@@ -61,10 +86,29 @@ public final class Database {
             }
         }
         Flyway.configure()
-                .dataSource(dataSource)
+                .dataSource(url.startsWith("jdbc:postgresql:") ? withoutSocketTimeout(dataSource) : dataSource)
                 .locations(migrations(url))
                 .load()
                 .migrate();
+    }
+
+    /**
+     * The pool's connections without db.socket-timeout, for the migrations: a long one on a large
+     * table must not be cut off. (The pool sets the connection's own timeout back when it returns.)
+     */
+    static DataSource withoutSocketTimeout(DataSource pool) {
+        return (DataSource) Proxy.newProxyInstance(Database.class.getClassLoader(), new Class<?>[] {DataSource.class}, (proxy, method, args) -> {
+            Object result;
+            try {
+                result = method.invoke(pool, args);
+            } catch (InvocationTargetException e) {
+                throw e.getCause();
+            }
+            if (result instanceof Connection c) {
+                c.setNetworkTimeout(Runnable::run, 0);
+            }
+            return result;
+        });
     }
 
     /** The migrations every database gets, and H2's own tuning on top (db/h2: versions 2.1, 3.1, ...). */

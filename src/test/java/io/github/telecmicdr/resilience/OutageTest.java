@@ -3,6 +3,8 @@ package io.github.telecmicdr.resilience;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.github.tomakehurst.wiremock.WireMockServer;
 import io.github.telecmicdr.testing.Await;
+import io.github.telecmicdr.testing.EmbeddedDatabases;
+import io.github.telecmicdr.testing.SilencingProxy;
 import io.github.telecmicdr.testing.RunningService;
 import io.github.telecmicdr.testing.RunningService.Response;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
@@ -126,6 +128,68 @@ class OutageTest {
                     m -> m.contains("cdr_router_delivery_backlog{kind=\"alert-email\"} 0.0"), "the delivery gauges back, from the database");
         } finally {
             pg.close();
+        }
+    }
+
+    /**
+     * A connection the network drops without a word (no FIN, no RST: a database host that lost
+     * power, a NAT that forgot it) while statements are in flight on it: the threads waiting on it
+     * (the webhook's writer, the claims) give it up after db.socket-timeout, and the service goes on
+     * through new connections. Without the bound they would wait for an answer for good.
+     */
+    @Test
+    void aPostgresConnectionThatGoesSilentIsGivenUpAfterDbSocketTimeout() throws Exception {
+        EmbeddedDatabases.Jdbc db = EmbeddedDatabases.newPostgresDatabase();
+        int pgPort = EmbeddedDatabases.postgres().getPort();
+        Map<String, Integer> answers = new ConcurrentHashMap<>();
+        try (SilencingProxy proxy = new SilencingProxy(pgPort);
+             RunningService service = RunningService.builder()
+                     .property("db.url", db.url().replace(":" + pgPort + "/", ":" + proxy.port() + "/"))
+                     .property("db.username", db.username()).property("db.password", db.password())
+                     .property("db.socket-timeout", "3s").property("delivery.poll-interval-ms", "50").build()) {
+            AtomicBoolean running = new AtomicBoolean(true);
+            ExecutorService load = Executors.newFixedThreadPool(4);
+            List<Future<Object>> clients = new ArrayList<>();
+            for (int t = 0; t < 4; t++) {
+                // back to back, alerted: the pool's connections are in use all the time (a connection idle
+                // for half a second is checked before it is lent, which would find the silence instead)
+                clients.add(load.submit(() -> {
+                    while (running.get()) {
+                        String id = UUID.randomUUID().toString();
+                        answers.put(id, service.postWebhook("{\"cmiuuid\":\"" + id + "\",\"status\":\"answered\",\"hangup_reason\":\"recv_cancel\"}").status());
+                    }
+                    return null;
+                }));
+            }
+            Await.until(Duration.ofSeconds(60), () -> answers.size(), n -> n > 50, "load before the silence");
+            assertTrue(proxy.silenceOpenConnections() > 0, "connections to silence");
+            long storedThen = answers.values().stream().filter(s -> s == 200).count();
+            Await.until(Duration.ofSeconds(60), () -> answers.values().stream().filter(s -> s == 200).count(),
+                    n -> n >= storedThen + 20, "CDRs stored again, through new connections");
+            running.set(false);
+            load.shutdown();
+            assertTrue(load.awaitTermination(60, TimeUnit.SECONDS));
+            for (Future<Object> client : clients) {
+                client.get();
+            }
+            assertEquals(answers.size(), answers.values().stream().filter(s -> s == 200 || s == 503).count(),
+                    "only 200 or 503: " + answers.values().stream().distinct().toList());
+            for (Map.Entry<String, Integer> e : answers.entrySet()) {
+                if (e.getValue() == 200) {
+                    assertEquals(200, service.api("/api/cdrs/" + e.getKey()).status(), "acknowledged but not stored: " + e.getKey());
+                }
+            }
+            // the alerts' claims and completions went on too
+            javax.sql.DataSource ds = service.camelContext().getRegistry().lookupByNameAndType("dataSource", javax.sql.DataSource.class);
+            Await.until(Duration.ofSeconds(60), () -> {
+                try (Connection c = ds.getConnection(); Statement st = c.createStatement();
+                     java.sql.ResultSet rs = st.executeQuery("SELECT COUNT(*) FROM delivery WHERE kind = 'alert-email' AND state <> 'done'")) {
+                    rs.next();
+                    return rs.getLong(1);
+                } catch (java.sql.SQLException e) {
+                    throw new IllegalStateException(e);
+                }
+            }, n -> n == 0, "every alert to be sent");
         }
     }
 
