@@ -59,7 +59,7 @@ public final class Deliveries {
     private final Clock clock;
     private final Settings settings;
     private final CdrMetrics metrics;
-    private final List<String> secrets;
+    private final Redaction redaction;
     private final GroupCommit<Delivery, Boolean> completions;
     private final BooleanSupplier stopping;
     private final String owner = LeaseOwner.next();
@@ -105,7 +105,7 @@ public final class Deliveries {
                         return markDoneOneByOne(c, done, failure);
                     }
                 });
-        this.secrets = secrets.stream().filter(s -> s != null && s.length() >= 4).toList();
+        this.redaction = new Redaction(secrets);
     }
 
     /**
@@ -582,12 +582,9 @@ public final class Deliveries {
         return truncate(redact(message));
     }
 
+    /** The text without any secret the service knows ({@link Redaction}), on one line. */
     public String redact(String text) {
-        String s = text == null ? "" : text;
-        for (String secret : secrets) {
-            s = s.replace(secret, "****");
-        }
-        return s.replaceAll("(?i)(secret|password|token)=[^&\\s]*", "$1=****").replaceAll("[\\r\\n]+", " ");
+        return redaction.apply(text);
     }
 
     private static String truncate(String s) {
