@@ -16,12 +16,15 @@ import org.apache.camel.Variable;
 
 import java.io.IOException;
 import java.math.BigDecimal;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.math.RoundingMode;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -280,13 +283,35 @@ public final class TelecmiParser {
 
     private static final int SLUG = 20;
 
-    private static String slug(String value, int max) {
+    /**
+     * The value in lower-case letters, digits and dashes, at most {@code max} characters. One cut
+     * short ends in a dash and six hex digits of a hash of all of it: two long statuses that begin
+     * alike ("transferred-to-queue-sales", "...-support") would otherwise make one kind, and the
+     * second would be answered "duplicate" and not stored. Every value that fits keeps its spelling.
+     */
+    static String slug(String value, int max) {
         String s = EDGE_DASHES.matcher(NOT_SLUG.matcher(value.toLowerCase(Locale.ROOT)).replaceAll("-")).replaceAll("");
         if (s.isEmpty()) {
             s = "unknown";
         }
-        return s.length() > max ? s.substring(0, max) : s;
+        if (s.length() <= max) {
+            return s;
+        }
+        if (max < 2 * HASH_HEX) {
+            return s.substring(0, max);
+        }
+        String head = EDGE_DASHES.matcher(s.substring(0, max - HASH_HEX - 1)).replaceAll("");
+        return head + "-" + HexFormat.of().formatHex(SHA256.get().digest(s.getBytes(StandardCharsets.UTF_8)), 0, HASH_HEX / 2);
     }
+
+    private static final int HASH_HEX = 6;
+    private static final ThreadLocal<MessageDigest> SHA256 = ThreadLocal.withInitial(() -> {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    });
 
     private static Problem refused(String name, String why) {
         return Problem.badRequest(name, "the field '" + name + "' " + why);

@@ -515,6 +515,21 @@ class TelecmiParserTest {
     }
 
     @Test
+    void longStatusesThatBeginAlikeMakeDifferentKindsAndShortOnesKeepTheirSpelling() {
+        String sales = kind("\"type\":\"event\",\"status\":\"transferred-to-queue-sales\"");
+        String support = kind("\"type\":\"event\",\"status\":\"transferred-to-queue-support\"");
+        assertTrue(sales.matches("live-event-transferred-t-[0-9a-f]{6}"), sales);
+        assertTrue(support.matches("live-event-transferred-t-[0-9a-f]{6}"), support);
+        assertNotEquals(sales, support, "half of the deduplication key: the second would be a duplicate");
+        assertEquals(sales, kind("\"type\":\"event\",\"status\":\"Transferred To Queue Sales\""), "case and punctuation fold as before");
+        assertNotEquals(kind("\"direction\":\"inbound\",\"status\":\"answered-after-transfer-a\""),
+                kind("\"direction\":\"inbound\",\"status\":\"answered-after-transfer-b\""));
+        // twenty characters or fewer: as before
+        assertEquals("live-event-transferred-to-queue", kind("\"type\":\"event\",\"status\":\"transferred_to_queue\""));
+        assertEquals("incoming-missed-cdr", kind("\"direction\":\"inbound\",\"status\":\"Missed\""));
+    }
+
+    @Test
     void kindsBuiltFromLongPartsFitTheirColumnAndAnAnsweredStatusTooLongForItsColumnReadsAnswered() {
         String body = "\"type\":\"" + "t".repeat(1000) + "\",\"direction\":\"" + "d".repeat(1000) + "\",\"status\":\""
                 + "s".repeat(1000) + "\",\"leg\":\"" + "l".repeat(1000) + "\"";
