@@ -141,9 +141,13 @@ public final class ProblemResponses {
             case 408 -> "Request Timeout";
             case 409 -> "Conflict";
             case 413 -> "Content Too Large";
+            case 414 -> "URI Too Long";
             case 415 -> "Unsupported Media Type";
+            case 416 -> "Range Not Satisfiable";
+            case 431 -> "Request Header Fields Too Large";
+            case 500 -> "Internal Server Error";
             case 503 -> "Service Unavailable";
-            default -> "Internal Server Error";
+            default -> status >= 500 ? "Server Error" : "Client Error";
         };
     }
 }

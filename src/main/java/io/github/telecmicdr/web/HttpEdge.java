@@ -10,6 +10,8 @@ import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
+import io.netty.handler.codec.http.TooLongHttpHeaderException;
+import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.http.HttpVersion;
@@ -176,6 +178,9 @@ public final class HttpEdge {
         return segment.length() > 40 ? segment.substring(0, 40) + "..." : segment;
     }
 
+    /** The longest request line read (method, path and query): a GET notification's every field is in it. */
+    static final int MAX_REQUEST_LINE = 64 * 1024;
+
     /** Called (through VertxServers) each time Camel creates an HTTP server, before it listens. */
     private HttpServer serverFor(Vertx vertx, HttpServerOptions camelOptions) {
         HttpServerOptions options = new HttpServerOptions(camelOptions)
@@ -183,7 +188,10 @@ public final class HttpEdge {
                 // connection only once its first bytes arrive, so silent connections would escape the
                 // cap and the timeouts below; and one connection is one request at a time
                 .setHttp2ClearTextEnabled(false)
-                .setUseAlpn(false);
+                .setUseAlpn(false)
+                // TeleCMI's GET carries every field in the query: 4 KiB (Netty's default) lost a call
+                // whose custom field was a few KiB; the headers keep their 8 KiB
+                .setMaxInitialLineLength(MAX_REQUEST_LINE);
         if (limits.idleTimeoutMs() > 0) {
             // no byte either way for this long, whatever the connection is doing: closed
             options.setIdleTimeout(Math.toIntExact(limits.idleTimeoutMs())).setIdleTimeoutUnit(TimeUnit.MILLISECONDS);
@@ -193,6 +201,7 @@ public final class HttpEdge {
         Server server = new Server(options.isSsl());
         HttpServer created = vertx.createHttpServer(options);
         created.connectionHandler(server::connected);
+        created.invalidRequestHandler(this::refuseUnreadable);
         long sweep = vertx.setPeriodic(sweepPeriodMs(), id -> server.sweep());
         HttpServer fronted = VertxServers.fronted(created, server::front, () -> vertx.cancelTimer(sweep));
         servers.put(fronted, server);
@@ -241,6 +250,26 @@ public final class HttpEdge {
             return;
         }
         ctx.next();
+    }
+
+    /**
+     * A request the HTTP decoder could not read (a request line or headers over their limits, a
+     * broken head): answered as a problem with one log line, as every other refusal; Vert.x alone
+     * would close it with an empty 414, 431 or 400 that nothing logs.
+     */
+    private void refuseUnreadable(HttpServerRequest request) {
+        Throwable cause = request.decoderResult().cause();
+        if (cause instanceof TooLongHttpLineException) {
+            refuse(request, new Problem(414, "the request line is longer than " + MAX_REQUEST_LINE / 1024 + " KiB", "query"));
+        } else if (cause instanceof TooLongHttpHeaderException) {
+            refuse(request, new Problem(431, "the request's headers are larger than " + maxHeaderKiB() + " KiB", "headers"));
+        } else {
+            refuse(request, new Problem(400, "the request's head could not be read", "request"));
+        }
+    }
+
+    private static int maxHeaderKiB() {
+        return HttpServerOptions.DEFAULT_MAX_HEADER_SIZE / 1024;
     }
 
     static boolean announcesBody(HttpServerRequest request) {

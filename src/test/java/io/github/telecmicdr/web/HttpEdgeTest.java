@@ -229,6 +229,37 @@ class HttpEdgeTest {
         }
     }
 
+    /**
+     * TeleCMI's GET carries every field in the query: a custom field of a few KiB makes a request line
+     * longer than Netty's 4 KiB, which lost the call with an empty 414 and no log line.
+     */
+    @Test
+    void aGetNotificationOfSeveralKibIsStoredAndAHeadTooLongIsAProblemWithALogLine() throws Exception {
+        RunningService s = defaults();
+        String id = java.util.UUID.randomUUID().toString();
+        String custom = "{\"crm_ticket\":\"" + "t/é&=".repeat(700) + "\"}";
+        String query = "cmiuuid=" + id + "&type=cdr&direction=inbound&status=answered&appid=2222223&from=919876543210&custom="
+                + java.net.URLEncoder.encode(custom, java.nio.charset.StandardCharsets.UTF_8);
+        assertTrue(query.length() > 8 * 1024, "longer than the old limit: " + query.length());
+        RunningService.Response stored = s.getWebhook(query);
+        assertEquals(200, stored.status(), stored.body());
+        assertTrue(stored.body().contains("\"status\":\"stored\""), stored.body());
+        assertEquals(custom, s.cdr(id).get("custom").asText());
+
+        int mark = LogCapture.get().mark();
+        RunningService.Response line = s.getWebhook("cmiuuid=" + id + "&custom=" + "x".repeat(HttpEdge.MAX_REQUEST_LINE));
+        assertEquals(414, line.status());
+        assertEquals("application/problem+json", line.contentType());
+        assertTrue(line.body().contains("\"title\":\"URI Too Long\",\"status\":414,\"detail\":\"the request line is longer than 64 KiB\""), line.body());
+        RunningService.Response headers = s.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(
+                "http://127.0.0.1:" + s.port() + "/api/cdrs")).header("X-Padding", "p".repeat(9_000)).GET());
+        assertEquals(431, headers.status());
+        assertTrue(headers.body().contains("\"title\":\"Request Header Fields Too Large\",\"status\":431,\"detail\":\"the request's headers are larger than 8 KiB\""), headers.body());
+        Await.until(Duration.ofSeconds(10), () -> LogCapture.get().since(mark), said -> said.stream().anyMatch(l -> l.contains("status=414"))
+                && said.stream().anyMatch(l -> l.contains("status=431")), "a line for each");
+        assertTrue(LogCapture.get().since(mark).stream().noneMatch(l -> l.contains(RunningService.WEBHOOK_TOKEN)), "no token in them");
+    }
+
     @Test
     void startupSaysWhereEachPortIsServedAndManagementIsLocalByDefault() {
         LogCapture.get();
