@@ -18,6 +18,8 @@ public final class ProblemResponses {
 
     private static final Logger LOG = LoggerFactory.getLogger(ProblemResponses.class);
     public static final String CONTENT_TYPE = "application/problem+json";
+    /** What every 503 tells the client to wait before it tries again, in seconds. */
+    public static final String RETRY_AFTER_SECONDS = "30";
 
     private final ObjectMapper mapper;
     private volatile java.util.function.BiConsumer<Exchange, Problem> webhookRefusals = (exchange, problem) -> { };
@@ -40,7 +42,7 @@ public final class ProblemResponses {
         }
         exchange.getMessage().removeHeaders("*");
         if (problem.status() == 503) {
-            exchange.getMessage().setHeader("Retry-After", "30");
+            exchange.getMessage().setHeader("Retry-After", RETRY_AFTER_SECONDS);
         }
         if (problem.status() == 401) {
             exchange.getMessage().setHeader("WWW-Authenticate", "Bearer");

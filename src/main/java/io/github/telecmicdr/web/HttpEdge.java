@@ -49,6 +49,10 @@ public final class HttpEdge {
 
     /** Before Camel's route handlers (order 0 and up) and the webhook's own gate (-100). */
     static final int BODY_CHECK_ORDER = -110;
+    /** First of all, before the ops page's headers (-130) and the API's guard (-120). */
+    static final int STOPPING_ORDER = -140;
+    /** What a request that comes while the service stops is told: nothing was taken, come back. */
+    static final Problem STOPPING = new Problem(503, "the service is stopping, please retry");
 
     /** The settings, in milliseconds; zero or less turns a limit off. */
     public record Limits(long idleTimeoutMs, long requestTimeoutMs, int maxConnections) {
@@ -62,6 +66,8 @@ public final class HttpEdge {
     private final Set<VertxPlatformHttpRouter> guardedRouters = ConcurrentHashMap.newKeySet();
     private final Map<HttpServer, Server> servers = new ConcurrentHashMap<>();
     private volatile CamelContext context;
+    /** Set once Camel begins to stop: every new request on the public port is answered 503. */
+    private volatile boolean stopping;
 
     /** {@code bodyPaths}: path prefixes on the webhook/API port whose requests carry a body. */
     public HttpEdge(Limits limits, ProblemResponses problems, List<String> bodyPaths) {
@@ -90,6 +96,13 @@ public final class HttpEdge {
             }
         });
         context.addLifecycleStrategy(new org.apache.camel.support.LifecycleStrategySupport() {
+            @Override
+            public void onContextStopping(CamelContext stopping) {
+                // before the routes stop: from here on a new request is told to come back, not
+                // answered 404 by a router whose routes are gone, or 500 by a route being stopped
+                HttpEdge.this.stopping = true;
+            }
+
             @Override
             public void onContextStopped(CamelContext stopped) {
                 // after every service, the HTTP servers included, has stopped
@@ -141,6 +154,10 @@ public final class HttpEdge {
         }
         // the close below ends the unread body; that is the intent, not an error to log
         request.exceptionHandler(ignored -> { });
+        if (problem.status() == 503) {
+            // as every 503 of the service: TeleCMI's cue to try again
+            response.putHeader(HttpHeaders.RETRY_AFTER, ProblemResponses.RETRY_AFTER_SECONDS);
+        }
         response.setStatusCode(problem.status())
                 .putHeader(HttpHeaders.CONTENT_TYPE, ProblemResponses.CONTENT_TYPE)
                 .putHeader(HttpHeaders.CONNECTION, "close")
@@ -230,6 +247,13 @@ public final class HttpEdge {
             }
             boolean publicPort = !router.isManagementServer();
             if (publicPort) {
+                router.route().order(STOPPING_ORDER).handler(ctx -> {
+                    if (stopping) {
+                        refuse(ctx.request(), STOPPING);
+                    } else {
+                        ctx.next();
+                    }
+                });
                 publicGuards.forEach(guard -> guard.accept(router));
             }
             List<String> allowed = publicPort ? bodyPaths : List.of();

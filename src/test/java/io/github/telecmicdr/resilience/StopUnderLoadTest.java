@@ -1,0 +1,64 @@
+package io.github.telecmicdr.resilience;
+
+import io.github.telecmicdr.testing.RunningService;
+import io.github.telecmicdr.testing.RunningService.Response;
+import org.junit.jupiter.api.Test;
+
+import java.io.UncheckedIOException;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * A normal stop (what SIGTERM does) while TeleCMI keeps posting: every answer is 200 (stored) or
+ * 503 with Retry-After and a problem (come back), never a 404 from a router whose routes are gone
+ * or a 500 from a route being stopped; once the port is closed, connections are refused.
+ */
+class StopUnderLoadTest {
+
+    @Test
+    void aStopUnderLoadAnswersOnly200Or503UntilThePortCloses() throws Exception {
+        RunningService service = RunningService.builder().build();
+        Map<String, Integer> answers = new ConcurrentHashMap<>();
+        Map<Integer, String> examples = new ConcurrentHashMap<>();
+        AtomicBoolean running = new AtomicBoolean(true);
+        ExecutorService load = Executors.newFixedThreadPool(8);
+        for (int t = 0; t < 8; t++) {
+            boolean get = t % 2 == 0;
+            load.submit(() -> {
+                while (running.get()) {
+                    String id = UUID.randomUUID().toString();
+                    try {
+                        Response r = get ? service.getWebhook("cmiuuid=" + id + "&status=answered&hangup_reason=recv_cancel")
+                                : service.postWebhook("{\"cmiuuid\":\"" + id + "\",\"status\":\"answered\",\"hangup_reason\":\"recv_cancel\"}");
+                        answers.put(id, r.status());
+                        boolean comeBack = r.status() == 503 && "30".equals(r.header("Retry-After"))
+                                && "application/problem+json".equals(r.contentType());
+                        examples.putIfAbsent(comeBack ? 2503 : r.status(), r.status() + " " + r.contentType() + " " + r.headers().keySet() + " " + r.body());
+                    } catch (UncheckedIOException refused) {
+                        // the port is closed: the service has stopped
+                    }
+                }
+                return null;
+            });
+        }
+        while (answers.size() < 300) {
+            Thread.sleep(20);
+        }
+        service.close();
+        running.set(false);
+        load.shutdown();
+        assertTrue(load.awaitTermination(60, TimeUnit.SECONDS));
+        examples.remove(200);
+        examples.remove(2503);
+        assertEquals(Map.of(), examples, "answers other than 200 and 503 with Retry-After and a problem");
+        assertTrue(answers.values().stream().filter(s -> s == 200).count() >= 300, "stored before the stop");
+    }
+}
