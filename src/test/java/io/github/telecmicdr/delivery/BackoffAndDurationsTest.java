@@ -58,6 +58,35 @@ class BackoffAndDurationsTest {
         }
     }
 
+    /**
+     * The README promises attempts until delivery.max-age: with the shipped settings the attempts must
+     * outlast it even when every wait draws the shortest jitter, for every kind that overrides them.
+     */
+    @Test
+    void theShippedSettingsRetryUntilMaxAgeNotFewerAttempts() throws Exception {
+        java.util.Properties shipped = new java.util.Properties();
+        try (java.io.Reader in = java.nio.file.Files.newBufferedReader(java.nio.file.Path.of("application.properties"))) {
+            shipped.load(in);
+        }
+        Duration initial = Durations.parse("delivery.backoff-initial", shipped.getProperty("delivery.backoff-initial"));
+        Duration max = Durations.parse("delivery.backoff-max", shipped.getProperty("delivery.backoff-max"));
+        Random shortest = new Random() {
+            @Override
+            public long nextLong(long bound) {
+                return 0;
+            }
+        };
+        for (String kind : List.of("alert-email", "recording-download", "crm-forward", "esb-publish")) {
+            int attempts = Integer.parseInt(shipped.getProperty("delivery." + kind + ".max-attempts", shipped.getProperty("delivery.max-attempts")));
+            Duration maxAge = Durations.parse("max-age", shipped.getProperty("delivery." + kind + ".max-age", shipped.getProperty("delivery.max-age")));
+            Duration waited = Duration.ZERO;
+            for (int attempt = 1; attempt < attempts; attempt++) {
+                waited = waited.plus(Deliveries.backoff(attempt, initial, max, shortest));
+            }
+            assertTrue(waited.compareTo(maxAge) > 0, kind + ": " + attempts + " attempts end after " + waited + ", before max-age " + maxAge);
+        }
+    }
+
     @Test
     void durationsAsSettingsWriteThem() {
         assertEquals(Duration.ofMillis(500), Durations.parse("k", "500ms"));
