@@ -101,6 +101,13 @@ public final class WebhookGate extends RoutePolicySupport {
                         + contentType.replaceAll("[^\\x20-\\x7e]", "?") + "'", "Content-Type"));
                 return;
             }
+            String encoding = ctx.request().getHeader(HttpHeaders.CONTENT_ENCODING);
+            if (encoding != null && !encoding.isBlank() && !"identity".equalsIgnoreCase(encoding.trim())) {
+                // read as it came, a compressed body would be answered "not valid UTF-8"
+                refuse(ctx, new Problem(415, "the body must be sent uncompressed, got Content-Encoding '"
+                        + encoding.replaceAll("[^\\x20-\\x7e]", "?") + "'", "Content-Encoding"));
+                return;
+            }
         }
         ctx.next();
     }

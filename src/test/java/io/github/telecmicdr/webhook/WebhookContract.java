@@ -777,7 +777,20 @@ abstract class WebhookContract {
         }
         assertEquals(200, service.postWebhookBytes(seed(uuid()).getBytes(StandardCharsets.UTF_8), "application/json; charset=UTF-8").status());
         assertEquals(200, service.postWebhookBytes(seed(uuid()).getBytes(StandardCharsets.UTF_8), null).status());
-        assertEquals(before + 2, count("notification"));
+        // a compressed body is named as such, not answered "not valid UTF-8"
+        java.io.ByteArrayOutputStream gzipped = new java.io.ByteArrayOutputStream();
+        try (java.util.zip.GZIPOutputStream gzip = new java.util.zip.GZIPOutputStream(gzipped)) {
+            gzip.write(seed(uuid()).getBytes(StandardCharsets.UTF_8));
+        }
+        Response compressed = service.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + service.port()
+                        + "/webhooks/telecmi/" + RunningService.WEBHOOK_TOKEN)).header("Content-Type", "application/json")
+                .header("Content-Encoding", "gzip").POST(java.net.http.HttpRequest.BodyPublishers.ofByteArray(gzipped.toByteArray())));
+        assertEquals(415, compressed.status(), compressed.body());
+        assertEquals("Content-Encoding", json(compressed).get("field").asText());
+        assertEquals(200, service.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + service.port()
+                        + "/webhooks/telecmi/" + RunningService.WEBHOOK_TOKEN)).header("Content-Type", "application/json")
+                .header("Content-Encoding", "identity").POST(java.net.http.HttpRequest.BodyPublishers.ofString(seed(uuid())))).status());
+        assertEquals(before + 3, count("notification"));
     }
 
     @Test
