@@ -121,6 +121,10 @@ final class DeliveryConsumer extends DefaultConsumer implements ShutdownAware {
             } catch (Exception e) {
                 // the database is away: nothing was claimed; tried again after the poll interval
                 LOG.warn("Could not claim {} deliveries: {}", kind, e.getMessage());
+            } catch (Error e) {
+                // this loop is the kind's only claimer: were it to end, nothing of the kind would be sent
+                // again; an OutOfMemoryError ends the JVM first (-XX:+ExitOnOutOfMemoryError, README)
+                LOG.error("Could not claim {} deliveries; tried again after the poll interval", kind, e);
             } finally {
                 free.release(slots - claimed.size());
             }
