@@ -316,6 +316,34 @@ class CrmForwardTest {
     }
 
     @Test
+    void aCookieTheCrmSetsIsNotSentBack() {
+        String id = id();
+        firstAnswer(id, aResponse().withStatus(503).withHeader("Set-Cookie", "lb=node-7; Path=/").withBody("busy"));
+        assertEquals(200, service.postWebhook(answered(id)).status());
+        assertEquals(2, awaitDone(service, id).get("attempts").asInt());
+        List<LoggedRequest> requests = requestsOf(id);
+        assertEquals(2, requests.size());
+        assertNull(requests.get(1).getHeader("Cookie"), "the second forward carries the CRM's cookie");
+    }
+
+    /**
+     * Camel configures to: http and to: https as two components: the CRM's URL (and a destination a
+     * user adds) is https in production, and it must not retry by itself or wait without bound.
+     */
+    @Test
+    void httpsEndpointsAreConfiguredAsHttpOnesAre() {
+        for (String scheme : List.of("http", "https")) {
+            org.apache.camel.component.http.HttpComponent http = service.camelContext().getComponent(scheme,
+                    org.apache.camel.component.http.HttpComponent.class);
+            assertTrue(http.isAutomaticRetriesDisabled(), scheme + ": the HTTP client retries by itself");
+            assertTrue(http.isCookieManagementDisabled(), scheme + ": cookies kept");
+            assertEquals(10_000, http.getConnectTimeout(), scheme);
+            assertEquals(60_000, http.getResponseTimeout(), scheme);
+            assertEquals(60_000, http.getSoTimeout(), scheme);
+        }
+    }
+
+    @Test
     void busyAnswersAreRetriedNoSoonerThanRetryAfterWithTheSameIdempotencyKey() throws Exception {
         for (int status : new int[] {503, 429}) {
             String id = id();
