@@ -7,7 +7,9 @@ import org.slf4j.LoggerFactory;
 
 import javax.sql.DataSource;
 import java.io.IOException;
+import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.sql.Array;
 import java.sql.Connection;
@@ -16,6 +18,8 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.LocalDate;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -24,6 +28,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.stream.Stream;
 
 /**
  * Removes what is older than {@code retention.max-age}: notifications with their deliveries, and
@@ -173,6 +178,120 @@ public final class Retention {
         return new Batch(expired.size() - unfinished.size(), unfinished.size(), lastId, full[0]);
     }
 
+    /**
+     * Files that outlived their rows: at most once an hour, a recording in a day folder older than
+     * the retention (and a day) that no row names, written more than an hour ago (a download moves
+     * its file into place a moment before it writes its row), and an alert email in the outbox
+     * written before the retention's cutoff (and a day). They are left by an instance that removed
+     * calls whose files another instance holds (each instance its own recordings.dir), and by a stop
+     * between a round's commit and its deletes. Empty day, month and year folders go too.
+     */
+    public int removeOrphanedFiles() throws SQLException {
+        if (keepsEverything()) {
+            return 0;
+        }
+        long now = clock.millis();
+        if (now - lastSweep < SWEEP_EVERY.toMillis() && now >= lastSweep) {
+            return 0;
+        }
+        lastSweep = now;
+        OffsetDateTime before = Database.now(clock).minus(maxAge).minusDays(1);
+        Instant writtenBefore = Instant.ofEpochMilli(now).minus(Duration.ofHours(1));
+        int removed = 0;
+        try (Connection c = dataSource.getConnection();
+             PreparedStatement named = c.prepareStatement("SELECT 1 FROM recording WHERE file_path = ? FETCH FIRST 1 ROWS ONLY")) {
+            for (Path day : dayFoldersBefore(before.toLocalDate())) {
+                for (Path file : list(day)) {
+                    if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS) || !writtenBefore(file, writtenBefore)) {
+                        continue;
+                    }
+                    named.setString(1, recordingsDir.relativize(file).toString());
+                    try (ResultSet rs = named.executeQuery()) {
+                        if (!rs.next() && deleteQuietly(file)) {
+                            removed++;
+                        }
+                    }
+                }
+                removeIfEmpty(day);
+                removeIfEmpty(day.getParent());
+                removeIfEmpty(day.getParent().getParent());
+            }
+        }
+        for (Path mail : list(outboxDir)) {
+            if (mail.getFileName().toString().endsWith(".eml") && Files.isRegularFile(mail, LinkOption.NOFOLLOW_LINKS)
+                    && writtenBefore(mail, before.toInstant()) && deleteQuietly(mail)) {
+                removed++;
+            }
+        }
+        if (removed > 0) {
+            LOG.info("Removed {} recording and alert email files no stored call names any more (received before {})", removed, before.toInstant());
+        }
+        return removed;
+    }
+
+    /** At most this often the folders are walked for files their rows left behind. */
+    static final Duration SWEEP_EVERY = Duration.ofHours(1);
+    private long lastSweep = Long.MIN_VALUE / 2;
+
+    /** recordings.dir/yyyy/MM/dd folders of days before {@code day}. */
+    private List<Path> dayFoldersBefore(LocalDate day) {
+        List<Path> days = new ArrayList<>();
+        for (Path year : list(recordingsDir)) {
+            for (Path month : list(year)) {
+                for (Path d : list(month)) {
+                    LocalDate date = dateOf(year, month, d);
+                    if (date != null && date.isBefore(day) && Files.isDirectory(d, LinkOption.NOFOLLOW_LINKS)) {
+                        days.add(d);
+                    }
+                }
+            }
+        }
+        return days;
+    }
+
+    private static LocalDate dateOf(Path year, Path month, Path day) {
+        try {
+            return LocalDate.of(Integer.parseInt(year.getFileName().toString()), Integer.parseInt(month.getFileName().toString()),
+                    Integer.parseInt(day.getFileName().toString()));
+        } catch (RuntimeException notADayFolder) {
+            // .partial, or anything else: not ours to sweep
+            return null;
+        }
+    }
+
+    private static List<Path> list(Path dir) {
+        if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+            return List.of();
+        }
+        try (Stream<Path> entries = Files.list(dir)) {
+            return entries.sorted().toList();
+        } catch (IOException e) {
+            LOG.warn("Could not list {}: {}", dir, e.toString());
+            return List.of();
+        }
+    }
+
+    private static boolean writtenBefore(Path file, Instant instant) {
+        try {
+            return Files.getLastModifiedTime(file, LinkOption.NOFOLLOW_LINKS).toInstant().isBefore(instant);
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    private void removeIfEmpty(Path dir) {
+        if (dir == null || !dir.startsWith(recordingsDir) || dir.equals(recordingsDir)) {
+            return;
+        }
+        try {
+            Files.deleteIfExists(dir);
+        } catch (DirectoryNotEmptyException stillUsed) {
+            // a file some call names, or one written within the hour
+        } catch (IOException e) {
+            LOG.warn("Could not remove {}: {}", dir, e.toString());
+        }
+    }
+
     /** A recording file several calls share goes with the last row that names it. */
     private void removeUnreferencedRecordings(Set<String> paths) throws SQLException {
         if (paths.isEmpty()) {
@@ -194,11 +313,12 @@ public final class Retention {
         }
     }
 
-    private static void deleteQuietly(Path file) {
+    private static boolean deleteQuietly(Path file) {
         try {
-            Files.deleteIfExists(file);
+            return Files.deleteIfExists(file);
         } catch (IOException e) {
             LOG.warn("Could not remove {}: {}", file, e.toString());
+            return false;
         }
     }
 }

@@ -15,6 +15,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.List;
 import java.util.UUID;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -175,6 +176,60 @@ class RetentionTest {
             assertEquals(0, total(ds, "delivery"));
             assertEquals(0, total(ds, "cdr"));
         }
+    }
+
+    /**
+     * Files whose rows are gone (another instance removed the calls, or a stop came between a
+     * round's commit and its deletes) go in the hourly sweep; a file a row names, one written within
+     * the hour (a download between its move and its row) and everything younger stay.
+     */
+    @Test
+    void filesNoStoredCallNamesAreSweptOnceTheRetentionHasPassed() throws Exception {
+        // the service's own retention keeps everything: only the rounds below sweep
+        try (RunningService s = RunningService.builder().property("retention.max-age", "0").build()) {
+            DataSource ds = s.camelContext().getRegistry().lookupByNameAndType("dataSource", DataSource.class);
+            Path recordings = s.dataDir().resolve("recordings");
+            Path outbox = s.dataDir().resolve("outbox");
+            String named = UUID.randomUUID().toString();
+            assertEquals(200, s.postWebhook(cdr(named)).status());
+            Path oldDay = recordings.resolve("2020/01/02");
+            Path orphan = file(oldDay.resolve("orphan.mp3"), Duration.ofDays(3));
+            Path justMoved = file(oldDay.resolve("just-moved.mp3"), Duration.ofMinutes(5));
+            Path stillNamed = file(oldDay.resolve(named + ".mp3"), Duration.ofDays(3));
+            Path lonelyDay = recordings.resolve("2020/03/04");
+            Path lonely = file(lonelyDay.resolve("gone.wav"), Duration.ofDays(3));
+            Path young = file(recordings.resolve(java.time.LocalDate.now(java.time.ZoneOffset.UTC).toString().replace('-', '/')).resolve("young.mp3"),
+                    Duration.ofDays(3));
+            Path partial = file(recordings.resolve(".partial/abc.part"), Duration.ofDays(3));
+            Path oldMail = file(outbox.resolve("old.eml"), Duration.ofDays(31));
+            Path recentMail = file(outbox.resolve("recent.eml"), Duration.ofDays(29));
+            try (Connection c = ds.getConnection()) {
+                recording(c, named, "2020/01/02/" + named + ".mp3");
+            }
+
+            Retention thirtyDays = new Retention(ds, Clock.systemUTC(), Durations.parse("retention.max-age", "30d"), recordings, outbox);
+            assertEquals(3, thirtyDays.removeOrphanedFiles());
+            for (Path gone : List.of(orphan, lonely, oldMail)) {
+                assertFalse(Files.exists(gone), gone.toString());
+            }
+            for (Path kept : List.of(justMoved, stillNamed, young, partial, recentMail)) {
+                assertTrue(Files.exists(kept), kept.toString());
+            }
+            assertFalse(Files.exists(lonelyDay), "an emptied day folder");
+            assertFalse(Files.exists(lonelyDay.getParent()), "and its month");
+            // once an hour
+            file(oldDay.resolve("orphan.mp3"), Duration.ofDays(3));
+            assertEquals(0, thirtyDays.removeOrphanedFiles());
+            assertEquals(0, new Retention(ds, Clock.systemUTC(), Durations.parse("retention.max-age", "0"), recordings, outbox).removeOrphanedFiles(),
+                    "0 keeps everything");
+        }
+    }
+
+    private static Path file(Path path, Duration age) throws java.io.IOException {
+        Files.createDirectories(path.getParent());
+        Files.write(path, new byte[] {'I', 'D', '3', 0});
+        Files.setLastModifiedTime(path, java.nio.file.attribute.FileTime.from(java.time.Instant.now().minus(age)));
+        return path;
     }
 
     /** A recording row of the call's recording-download delivery, as the download writes it. */
