@@ -68,6 +68,14 @@ public final class Database {
             // whole seconds; a bound shorter than one second is one second, not none
             long seconds = socketTimeout.isZero() ? 0 : Math.max(1, (socketTimeout.toMillis() + 999) / 1000);
             config.addDataSourceProperty("socketTimeout", String.valueOf(seconds));
+            if (seconds > 0) {
+                // the server's side of the same: a session whose client went silent inside a transaction
+                // (its answer lost on the way) would keep that transaction's row locks until the server's
+                // TCP gives up, hours later, and every claim or insert of those rows would wait on them.
+                // The service never leaves a transaction idle: its transactions run their statements
+                // back to back
+                config.addDataSourceProperty("options", "-c idle_in_transaction_session_timeout=" + seconds * 1000);
+            }
         }
         return new HikariDataSource(config);
     }

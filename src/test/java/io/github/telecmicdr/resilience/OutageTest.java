@@ -146,7 +146,9 @@ class OutageTest {
              RunningService service = RunningService.builder()
                      .property("db.url", db.url().replace(":" + pgPort + "/", ":" + proxy.port() + "/"))
                      .property("db.username", db.username()).property("db.password", db.password())
-                     .property("db.socket-timeout", "3s").property("delivery.poll-interval-ms", "50").build()) {
+                     .property("db.socket-timeout", "3s").property("delivery.poll-interval-ms", "50")
+                     // a claim whose answer was lost may still have been committed: its lease then has to pass
+                     .property("delivery.lease", "10s").build()) {
             AtomicBoolean running = new AtomicBoolean(true);
             ExecutorService load = Executors.newFixedThreadPool(4);
             List<Future<Object>> clients = new ArrayList<>();
