@@ -7,6 +7,11 @@ import org.apache.camel.StartupListener;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import javax.sql.DataSource;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -56,9 +61,35 @@ public final class DestinationsAtStart implements StartupListener {
         if (!kinds.isEmpty()) {
             LOG.info("Destinations planned for every new notification of their kinds (delivery.destinations): {}", new TreeSet<>(kinds));
         }
-        for (String kind : unworked(context, kinds)) {
+        Set<String> unworked = unworked(context, kinds);
+        for (String kind : unworked) {
             LOG.warn("Deliveries of kind '{}' are planned, and no route works them (from: delivery:{}): they wait, pending,"
                     + " until a route in routes/ does (see README, Add a destination)", kind, kind);
+        }
+        // a destination dropped from the configuration (or its route removed) leaves its deliveries pending,
+        // and retention keeps their notifications until they end: said once at each start
+        DataSource dataSource = context.getRegistry().lookupByNameAndType("dataSource", DataSource.class);
+        if (dataSource == null) {
+            return;
+        }
+        Set<String> worked = new TreeSet<>();
+        for (Route r : context.getRoutes()) {
+            if (r.getEndpoint() instanceof DeliveryEndpoint d) {
+                worked.add(d.getKind());
+            }
+        }
+        try (Connection c = dataSource.getConnection(); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT kind, COUNT(*) FROM delivery WHERE state IN ('pending', 'in_progress') GROUP BY kind")) {
+            while (rs.next()) {
+                String kind = rs.getString(1);
+                if (!worked.contains(kind) && !unworked.contains(kind)) {
+                    LOG.warn("{} deliveries of kind '{}' have not ended, and no route works the kind any more (from: delivery:{}):"
+                            + " they wait, pending, and retention keeps their notifications until they end (README, Retention)",
+                            rs.getLong(2), kind, kind);
+                }
+            }
+        } catch (SQLException e) {
+            LOG.debug("Could not count the deliveries left pending: {}", e.getMessage());
         }
     }
 }

@@ -127,19 +127,19 @@ public final class Retention {
             if (expired.isEmpty()) {
                 return null;
             }
-            try (PreparedStatement ps = c.prepareStatement("SELECT notification_id, state FROM delivery WHERE notification_id = ANY (?) FOR UPDATE")) {
-                ps.setArray(1, c.createArrayOf("BIGINT", expired.keySet().toArray()));
-                try (ResultSet rs = ps.executeQuery()) {
-                    while (rs.next()) {
-                        String state = rs.getString(2);
-                        if (Deliveries.PENDING.equals(state) || Deliveries.IN_PROGRESS.equals(state)) {
-                            unfinished.add(rs.getLong(1));
-                        }
-                    }
-                }
-            }
+            // those whose deliveries have not ended stay; read without a lock, so a call kept round
+            // after round (a kind no route works any more) is never locked or written by this
+            unfinished.addAll(unfinishedAmong(c, expired.keySet(), false));
             List<Long> ids = new ArrayList<>(expired.keySet());
             ids.removeAll(unfinished);
+            if (ids.isEmpty()) {
+                return null;
+            }
+            // then the deliveries of those to remove are locked and looked at again: a retry or a
+            // claim that came in between keeps its call too, and none can start before the delete
+            Set<Long> sinceThen = unfinishedAmong(c, ids, true);
+            unfinished.addAll(sinceThen);
+            ids.removeAll(sinceThen);
             if (ids.isEmpty()) {
                 return null;
             }
@@ -207,7 +207,8 @@ public final class Retention {
                     }
                     named.setString(1, recordingsDir.relativize(file).toString());
                     try (ResultSet rs = named.executeQuery()) {
-                        if (!rs.next() && deleteQuietly(file)) {
+                        // looked at again just before: a download may have put a new file there since
+                        if (!rs.next() && writtenBefore(file, writtenBefore) && deleteQuietly(file)) {
                             removed++;
                         }
                     }
@@ -236,9 +237,10 @@ public final class Retention {
     /** recordings.dir/yyyy/MM/dd folders of days before {@code day}. */
     private List<Path> dayFoldersBefore(LocalDate day) {
         List<Path> days = new ArrayList<>();
+        // the folder itself may be a link (to another disk); nothing below it is followed
         for (Path year : list(recordingsDir)) {
-            for (Path month : list(year)) {
-                for (Path d : list(month)) {
+            for (Path month : Files.isDirectory(year, LinkOption.NOFOLLOW_LINKS) ? list(year) : List.<Path>of()) {
+                for (Path d : Files.isDirectory(month, LinkOption.NOFOLLOW_LINKS) ? list(month) : List.<Path>of()) {
                     LocalDate date = dateOf(year, month, d);
                     if (date != null && date.isBefore(day) && Files.isDirectory(d, LinkOption.NOFOLLOW_LINKS)) {
                         days.add(d);
@@ -260,7 +262,7 @@ public final class Retention {
     }
 
     private static List<Path> list(Path dir) {
-        if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+        if (!Files.isDirectory(dir)) {
             return List.of();
         }
         try (Stream<Path> entries = Files.list(dir)) {
@@ -290,6 +292,25 @@ public final class Retention {
         } catch (IOException e) {
             LOG.warn("Could not remove {}: {}", dir, e.toString());
         }
+    }
+
+    /** Which of these notifications have a delivery pending or in progress; with {@code lock}, every delivery of them is locked. */
+    private static Set<Long> unfinishedAmong(Connection c, java.util.Collection<Long> notifications, boolean lock) throws SQLException {
+        Set<Long> unfinished = new HashSet<>();
+        String sql = lock ? "SELECT notification_id, state FROM delivery WHERE notification_id = ANY (?) FOR UPDATE"
+                : "SELECT notification_id, state FROM delivery WHERE notification_id = ANY (?) AND state IN ('pending', 'in_progress')";
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setArray(1, c.createArrayOf("BIGINT", notifications.toArray()));
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    String state = rs.getString(2);
+                    if (Deliveries.PENDING.equals(state) || Deliveries.IN_PROGRESS.equals(state)) {
+                        unfinished.add(rs.getLong(1));
+                    }
+                }
+            }
+        }
+        return unfinished;
     }
 
     /** A recording file several calls share goes with the last row that names it. */

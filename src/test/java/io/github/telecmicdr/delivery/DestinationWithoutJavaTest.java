@@ -105,13 +105,23 @@ class DestinationWithoutJavaTest {
     void aDestinationPlannedWithoutARouteThatWorksItIsNamedAtStart() {
         int mark = LogCapture.get().mark();
         // a typo in the kind, or a route file not copied: nothing works deliveries of that kind
+        java.nio.file.Path data;
         try (RunningService s = RunningService.builder().property("delivery.destinations", "call-webhok").build()) {
+            data = s.dataDir();
             String id = UUID.randomUUID().toString();
             assertEquals(200, s.postWebhook("{\"cmiuuid\":\"" + id + "\",\"status\":\"answered\"}").status());
             assertEquals("pending", s.delivery(id, "call-webhok").get("state").asText(), "planned and kept");
             List<String> named = LogCapture.get().since(mark).stream().filter(l -> l.contains("no route works them")).toList();
             assertEquals(1, named.size(), named.toString());
             assertTrue(named.get(0).contains("Deliveries of kind 'call-webhok' are planned"), named.get(0));
+        }
+        // the destination dropped from the configuration: what it left pending is named at the next start
+        int again = LogCapture.get().mark();
+        try (RunningService s = RunningService.builder().property("data.dir", data.toString()).build()) {
+            List<String> left = io.github.telecmicdr.testing.Await.until(java.time.Duration.ofSeconds(30), () -> LogCapture.get().since(again)
+                    .stream().filter(l -> l.contains("no route works the kind any more")).toList(), l -> !l.isEmpty(), "the line once started");
+            assertEquals(1, left.size(), left.toString());
+            assertTrue(left.get(0).contains("1 deliveries of kind 'call-webhok' have not ended"), left.get(0));
         }
     }
 }
