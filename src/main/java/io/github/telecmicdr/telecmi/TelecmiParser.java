@@ -276,7 +276,9 @@ public final class TelecmiParser {
         // and a kind that fitted before keeps its spelling (it is half of the deduplication key)
         String prefix = slug(type, SLUG) + "-";
         if (prefix.length() + rest.length() > TelecmiNotification.MAX_KIND) {
-            prefix = EDGE_DASHES.matcher(slug(type, TelecmiNotification.MAX_KIND - rest.length() - 1)).replaceAll("") + "-";
+            // cut as it always was, so that every kind that was stored before keeps its spelling
+            String part = slug(type, SLUG);
+            prefix = EDGE_DASHES.matcher(part.substring(0, TelecmiNotification.MAX_KIND - rest.length() - 1)).replaceAll("") + "-";
         }
         return prefix + rest;
     }
@@ -287,7 +289,9 @@ public final class TelecmiParser {
      * The value in lower-case letters, digits and dashes, at most {@code max} characters. One cut
      * short ends in a dash and six hex digits of a hash of all of it: two long statuses that begin
      * alike ("transferred-to-queue-sales", "...-support") would otherwise make one kind, and the
-     * second would be answered "duplicate" and not stored. Every value that fits keeps its spelling.
+     * second would be answered "duplicate" and not stored. Every value that fits keeps its spelling;
+     * one longer than {@code max} is spelled differently than before the hash (a repeat sent across
+     * the upgrade is stored again, once).
      */
     static String slug(String value, int max) {
         String s = EDGE_DASHES.matcher(NOT_SLUG.matcher(value.toLowerCase(Locale.ROOT)).replaceAll("-")).replaceAll("");

@@ -527,6 +527,10 @@ class TelecmiParserTest {
         // twenty characters or fewer: as before
         assertEquals("live-event-transferred-to-queue", kind("\"type\":\"event\",\"status\":\"transferred_to_queue\""));
         assertEquals("incoming-missed-cdr", kind("\"direction\":\"inbound\",\"status\":\"Missed\""));
+        // parts of twenty each, the type cut to fit the column: cut as before, not hashed
+        String twenty = "abcdefghijklmnopqrst";
+        assertEquals("abcdefghijklmnopqr-" + twenty + "-" + twenty + "-cdr",
+                kind("\"type\":\"" + twenty + "\",\"direction\":\"" + twenty + "\",\"status\":\"" + twenty + "\""));
     }
 
     @Test
