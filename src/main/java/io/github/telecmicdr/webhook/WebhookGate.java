@@ -83,6 +83,13 @@ public final class WebhookGate extends RoutePolicySupport {
         return notification;
     }
 
+    /**
+     * The content codings that compress (RFC 9110's registry, and the x- spellings): only these are
+     * refused. A sender that writes something else there (a charset, "UTF-8", by mistake) sent
+     * the body as it is, and it is read as before.
+     */
+    static final java.util.regex.Pattern COMPRESSED = java.util.regex.Pattern.compile("(?i)(^|[\\s,])(x-)?(gzip|deflate|br|compress|zstd)\\s*($|,)");
+
     private void admit(RoutingContext ctx) {
         String presented = presentedToken(ctx.request().path());
         if (!Tokens.matches(token, presented)) {
@@ -102,7 +109,7 @@ public final class WebhookGate extends RoutePolicySupport {
                 return;
             }
             String encoding = ctx.request().getHeader(HttpHeaders.CONTENT_ENCODING);
-            if (encoding != null && !encoding.isBlank() && !"identity".equalsIgnoreCase(encoding.trim())) {
+            if (encoding != null && COMPRESSED.matcher(encoding).find()) {
                 // read as it came, a compressed body would be answered "not valid UTF-8"
                 refuse(ctx, new Problem(415, "the body must be sent uncompressed, got Content-Encoding '"
                         + encoding.replaceAll("[^\\x20-\\x7e]", "?") + "'", "Content-Encoding"));
