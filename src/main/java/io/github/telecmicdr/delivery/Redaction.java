@@ -2,6 +2,7 @@ package io.github.telecmicdr.delivery;
 
 import com.fasterxml.jackson.core.io.JsonStringEncoder;
 
+import java.net.URLDecoder;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.util.Collection;
@@ -14,7 +15,8 @@ import java.util.regex.Pattern;
 /**
  * Takes every secret the service knows out of a text (an error stored or logged): each as written,
  * and as a server that echoes it back may write it: percent-encoded as in a query string (a space
- * as + or %20) and escaped as in a JSON string (a / as \/ too, as PHP writes it). Also
+ * as + or %20), decoded when it was held encoded, and escaped as in a JSON string (a / as \/ too,
+ * as PHP writes it; other characters as \\uXXXX, as Gson and .NET write them). Also
  * {@code secret=}, {@code password=} and {@code token=} values, whatever they are, and line breaks.
  */
 public final class Redaction {
@@ -36,15 +38,50 @@ public final class Redaction {
     }
 
     static Set<String> formsOf(String secret) {
+        Set<String> plain = new LinkedHashSet<>();
+        plain.add(secret);
+        // a value a URL setting holds percent-encoded (crm.url's ?code=abc%3D%3D) may come back decoded
+        try {
+            plain.add(URLDecoder.decode(secret, StandardCharsets.UTF_8));
+        } catch (IllegalArgumentException notEncoded) {
+            // a lone % in it: it was not percent-encoded
+        }
         Set<String> forms = new LinkedHashSet<>();
-        forms.add(secret);
-        String query = URLEncoder.encode(secret, StandardCharsets.UTF_8);
-        forms.add(query);
-        forms.add(query.replace("+", "%20"));
-        String json = new String(JsonStringEncoder.getInstance().quoteAsString(secret));
-        forms.add(json);
-        forms.add(json.replace("/", "\\/"));
+        for (String value : plain) {
+            forms.add(value);
+            String query = URLEncoder.encode(value, StandardCharsets.UTF_8);
+            forms.add(query);
+            forms.add(query.replace("+", "%20"));
+            // encodeURIComponent leaves these as they are
+            forms.add(query.replace("+", "%20").replace("%21", "!").replace("%27", "'").replace("%28", "(").replace("%29", ")")
+                    .replace("%7E", "~"));
+            String json = new String(JsonStringEncoder.getInstance().quoteAsString(value));
+            forms.add(json);
+            forms.add(json.replace("/", "\\/"));
+            // as JSON writers that escape more than they must write it: Gson (<>&=' in lower-case hex),
+            // .NET's System.Text.Json (+<>&'` and all but ASCII, upper-case hex), or every character
+            forms.add(escaped(value, c -> "<>&='".indexOf(c) >= 0, false));
+            forms.add(escaped(value, c -> "+<>&'`".indexOf(c) >= 0 || c > 0x7e, true));
+            forms.add(escaped(value, c -> !Character.isLetterOrDigit(c), false));
+            forms.add(escaped(value, c -> !Character.isLetterOrDigit(c), true));
+        }
         return forms;
+    }
+
+    /** The value as a JSON string's content, with the characters {@code which} picks as \\uXXXX. */
+    private static String escaped(String value, java.util.function.IntPredicate which, boolean upperHex) {
+        StringBuilder out = new StringBuilder();
+        for (char c : value.toCharArray()) {
+            if (which.test(c)) {
+                String hex = String.format("\\u%04x", (int) c);
+                out.append(upperHex ? "\\u" + hex.substring(2).toUpperCase(java.util.Locale.ROOT) : hex);
+            } else if (c == '"' || c == '\\') {
+                out.append('\\').append(c);
+            } else {
+                out.append(c);
+            }
+        }
+        return out.toString();
     }
 
     public String apply(String text) {

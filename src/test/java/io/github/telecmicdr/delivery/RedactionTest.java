@@ -32,6 +32,24 @@ class RedactionTest {
     }
 
     @Test
+    void escapedAsJsonWritersThatEscapeMoreWriteIt() {
+        Redaction r = new Redaction(List.of("k3y=a+b<c>'d"));
+        // Gson: <>&=' as lower-case hex escapes
+        assertEquals("{\"m\":\"****\"}", r.apply("{\"m\":\"k3y\\u003da+b\\u003cc\\u003e\\u0027d\"}"));
+        // .NET System.Text.Json: +<>&'` in upper-case hex
+        assertEquals("{\"m\":\"****\"}", r.apply("{\"m\":\"k3y=a\\u002Bb\\u003Cc\\u003E\\u0027d\"}"));
+        // every character but letters and digits
+        assertEquals("x **** y", r.apply("x k3y\\u003da\\u002bb\\u003cc\\u003e\\u0027d y"));
+    }
+
+    @Test
+    void aValueHeldPercentEncodedComesBackDecodedOrAsEncodeUriComponentWritesIt() {
+        Redaction r = new Redaction(List.of("abc%3D%3Ddef", "pass word!(1)"));
+        assertEquals("code **** refused", r.apply("code abc==def refused"));
+        assertEquals("u=**** refused", r.apply("u=pass%20word!(1) refused"));
+    }
+
+    @Test
     void namedValuesAndLineBreaksWhateverTheSecretsAndNothingTooShortToBeOne() {
         assertEquals("GET /x?secret=****&file=a.mp3 failed: ab cd", redaction.apply("GET /x?secret=other&file=a.mp3 failed:\r\nab cd"));
         assertEquals("", redaction.apply(null));
