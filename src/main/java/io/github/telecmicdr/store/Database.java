@@ -73,8 +73,9 @@ public final class Database {
                 // (its answer lost on the way) would keep that transaction's row locks until the server's
                 // TCP gives up, hours later, and every claim or insert of those rows would wait on them.
                 // The service never leaves a transaction idle: its transactions run their statements
-                // back to back
-                config.addDataSourceProperty("options", "-c idle_in_transaction_session_timeout=" + seconds * 1000);
+                // back to back. A SET when the connection opens, not a startup parameter: poolers such
+                // as PgBouncer refuse those they do not know, and a DB_URL's own options= would drop it
+                config.setConnectionInitSql("SET idle_in_transaction_session_timeout = " + seconds * 1000);
             }
         }
         return new HikariDataSource(config);

@@ -163,6 +163,13 @@ class OutageTest {
                     return null;
                 }));
             }
+            javax.sql.DataSource pool = service.camelContext().getRegistry().lookupByNameAndType("dataSource", javax.sql.DataSource.class);
+            try (Connection c = pool.getConnection(); Statement st = c.createStatement();
+                 java.sql.ResultSet rs = st.executeQuery("SHOW idle_in_transaction_session_timeout")) {
+                rs.next();
+                // the server ends a session left inside a transaction by a client that gave up on it
+                assertEquals("3s", rs.getString(1));
+            }
             Await.until(Duration.ofSeconds(60), () -> answers.size(), n -> n > 50, "load before the silence");
             assertTrue(proxy.silenceOpenConnections() > 0, "connections to silence");
             long storedThen = answers.values().stream().filter(s -> s == 200).count();
