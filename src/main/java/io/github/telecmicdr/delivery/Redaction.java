@@ -34,7 +34,8 @@ public final class Redaction {
                 all.addAll(formsOf(secret));
             }
         }
-        this.forms = all.stream().sorted(Comparator.comparingInt(String::length).reversed()).toList();
+        // a form as short as a word (a percent-encoded secret decodes shorter) would garble ordinary text
+        this.forms = all.stream().filter(f -> f.length() >= 4).sorted(Comparator.comparingInt(String::length).reversed()).toList();
     }
 
     static Set<String> formsOf(String secret) {
@@ -61,7 +62,7 @@ public final class Redaction {
             // as JSON writers that escape more than they must write it: Gson (<>&=' in lower-case hex),
             // .NET's System.Text.Json (+<>&'` and all but ASCII, upper-case hex), or every character
             forms.add(escaped(value, c -> "<>&='".indexOf(c) >= 0, false));
-            forms.add(escaped(value, c -> "+<>&'`".indexOf(c) >= 0 || c > 0x7e, true));
+            forms.add(escaped(value, c -> "+<>&'`\"".indexOf(c) >= 0 || c > 0x7e, true));
             forms.add(escaped(value, c -> !Character.isLetterOrDigit(c), false));
             forms.add(escaped(value, c -> !Character.isLetterOrDigit(c), true));
         }
@@ -72,7 +73,7 @@ public final class Redaction {
     private static String escaped(String value, java.util.function.IntPredicate which, boolean upperHex) {
         StringBuilder out = new StringBuilder();
         for (char c : value.toCharArray()) {
-            if (which.test(c)) {
+            if (which.test(c) || c < 0x20) {
                 String hex = String.format("\\u%04x", (int) c);
                 out.append(upperHex ? "\\u" + hex.substring(2).toUpperCase(java.util.Locale.ROOT) : hex);
             } else if (c == '"' || c == '\\') {

@@ -38,6 +38,8 @@ class RedactionTest {
         assertEquals("{\"m\":\"****\"}", r.apply("{\"m\":\"k3y\\u003da+b\\u003cc\\u003e\\u0027d\"}"));
         // .NET System.Text.Json: +<>&'` in upper-case hex
         assertEquals("{\"m\":\"****\"}", r.apply("{\"m\":\"k3y=a\\u002Bb\\u003Cc\\u003E\\u0027d\"}"));
+        // .NET writes a quote as \\u0022 too
+        assertEquals("{\"m\":\"****\"}", new Redaction(List.of("a\"b-c")).apply("{\"m\":\"a\\u0022b-c\"}"));
         // every character but letters and digits
         assertEquals("x **** y", r.apply("x k3y\\u003da\\u002bb\\u003cc\\u003e\\u0027d y"));
     }
@@ -47,6 +49,8 @@ class RedactionTest {
         Redaction r = new Redaction(List.of("abc%3D%3Ddef", "pass word!(1)"));
         assertEquals("code **** refused", r.apply("code abc==def refused"));
         assertEquals("u=**** refused", r.apply("u=pass%20word!(1) refused"));
+        // decoded shorter than a secret can be: left alone, or every "AB" of an error would go
+        assertEquals("AB refused: ****", new Redaction(List.of("%41%42")).apply("AB refused: %41%42"));
     }
 
     @Test
