@@ -114,16 +114,8 @@ class OutageTest {
             }
             assertEquals(200, service.send(HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + service.managementPort() + "/observe/health/ready")).GET()).status());
             // the delivery source claims again once the database is back: every alert of a stored call is sent
-            javax.sql.DataSource ds = service.camelContext().getRegistry().lookupByNameAndType("dataSource", javax.sql.DataSource.class);
-            Await.until(Duration.ofSeconds(60), () -> {
-                try (Connection c = ds.getConnection(); Statement st = c.createStatement();
-                     java.sql.ResultSet rs = st.executeQuery("SELECT COUNT(*) FROM delivery WHERE kind = 'alert-email' AND state <> 'done'")) {
-                    rs.next();
-                    return rs.getLong(1);
-                } catch (java.sql.SQLException e) {
-                    throw new IllegalStateException(e);
-                }
-            }, n -> n == 0, "every alert planned before, during and after the outage to be sent");
+            Await.until(Duration.ofSeconds(60), () -> alertsNotDone(service), n -> n == 0,
+                    "every alert planned before, during and after the outage to be sent");
             Await.until(Duration.ofSeconds(30), () -> service.send(HttpRequest.newBuilder(metrics).GET()).body(),
                     m -> m.contains("cdr_router_delivery_backlog{kind=\"alert-email\"} 0.0"), "the delivery gauges back, from the database");
         } finally {
@@ -189,16 +181,19 @@ class OutageTest {
                 }
             }
             // the alerts' claims and completions went on too
-            javax.sql.DataSource ds = service.camelContext().getRegistry().lookupByNameAndType("dataSource", javax.sql.DataSource.class);
-            Await.until(Duration.ofSeconds(60), () -> {
-                try (Connection c = ds.getConnection(); Statement st = c.createStatement();
-                     java.sql.ResultSet rs = st.executeQuery("SELECT COUNT(*) FROM delivery WHERE kind = 'alert-email' AND state <> 'done'")) {
-                    rs.next();
-                    return rs.getLong(1);
-                } catch (java.sql.SQLException e) {
-                    throw new IllegalStateException(e);
-                }
-            }, n -> n == 0, "every alert to be sent");
+            Await.until(Duration.ofSeconds(60), () -> alertsNotDone(service), n -> n == 0, "every alert to be sent");
+        }
+    }
+
+    /** Alert deliveries not done yet, read from the service's own database. */
+    private static long alertsNotDone(RunningService service) {
+        javax.sql.DataSource ds = service.camelContext().getRegistry().lookupByNameAndType("dataSource", javax.sql.DataSource.class);
+        try (Connection c = ds.getConnection(); Statement st = c.createStatement();
+             java.sql.ResultSet rs = st.executeQuery("SELECT COUNT(*) FROM delivery WHERE kind = 'alert-email' AND state <> 'done'")) {
+            rs.next();
+            return rs.getLong(1);
+        } catch (java.sql.SQLException e) {
+            throw new IllegalStateException(e);
         }
     }
 
