@@ -104,8 +104,9 @@ public final class Retention {
     /**
      * The oldest notifications after {@code after} by id (ids grow with time, so this reads the
      * primary key from there and needs no index on received_at), up to the first that is not
-     * expired. Their deliveries are locked first, so a retry or a claim cannot start one between
-     * the check and the delete.
+     * expired, less those with a delivery not yet ended. Those to remove are locked, then their
+     * deliveries, and looked at again before the delete: a retry, a claim or a late webhook that
+     * came in between keeps its notification.
      */
     private Batch removeBatch(OffsetDateTime cutoff, long after) throws SQLException {
         Map<Long, String> expired = new LinkedHashMap<>();
