@@ -103,6 +103,9 @@ class RetentionTest {
                     assertEquals(0, count(ds, table, id), table + " of an old call");
                 }
             }
+            // the files go just after the rows' commit, which the wait above may see first
+            Await.until(Duration.ofSeconds(10), () -> Files.exists(own) || Files.exists(outbox.resolve(old + ".eml")),
+                    exists -> !exists, "the old call's files to go after its rows");
             assertFalse(Files.exists(own), "its recording file");
             assertTrue(Files.exists(shared), "a file another call still names stays");
             assertFalse(Files.exists(outbox.resolve(old + ".eml")), "its alert email");
