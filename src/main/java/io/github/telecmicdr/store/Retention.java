@@ -22,6 +22,7 @@ import java.time.Instant;
 import java.time.LocalDate;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -209,18 +210,16 @@ public final class Retention {
         Instant writtenBefore = Instant.ofEpochMilli(now).minus(Duration.ofHours(1));
         int removed = 0;
         try (Connection c = dataSource.getConnection();
-             PreparedStatement named = c.prepareStatement("SELECT 1 FROM recording WHERE file_path = ? FETCH FIRST 1 ROWS ONLY")) {
+             PreparedStatement named = c.prepareStatement(NAMED_BY_A_ROW)) {
             for (Path day : dayFoldersBefore(before.toLocalDate())) {
                 for (Path file : list(day)) {
                     if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS) || !writtenBefore(file, writtenBefore)) {
                         continue;
                     }
-                    named.setString(1, recordingsDir.relativize(file).toString());
-                    try (ResultSet rs = named.executeQuery()) {
-                        // looked at again just before: a download may have put a new file there since
-                        if (!rs.next() && writtenBefore(file, writtenBefore) && deleteQuietly(file)) {
-                            removed++;
-                        }
+                    // its time looked at again just before: a download may have put a new file there since
+                    if (!namedByARow(named, recordingsDir.relativize(file).toString()) && writtenBefore(file, writtenBefore)
+                            && deleteQuietly(file)) {
+                        removed++;
                     }
                 }
                 removeIfEmpty(day);
@@ -305,7 +304,7 @@ public final class Retention {
     }
 
     /** Which of these notifications have a delivery pending or in progress; with {@code lock}, every delivery of them is locked. */
-    private static Set<Long> unfinishedAmong(Connection c, java.util.Collection<Long> notifications, boolean lock) throws SQLException {
+    private static Set<Long> unfinishedAmong(Connection c, Collection<Long> notifications, boolean lock) throws SQLException {
         Set<Long> unfinished = new HashSet<>();
         // every delivery of them, by their notification's index (on H2 a state filter here would read
         // every pending delivery of the table through the state index instead), the states picked below
@@ -329,19 +328,25 @@ public final class Retention {
         if (paths.isEmpty()) {
             return;
         }
-        try (Connection c = dataSource.getConnection();
-             PreparedStatement ps = c.prepareStatement("SELECT 1 FROM recording WHERE file_path = ? FETCH FIRST 1 ROWS ONLY")) {
+        try (Connection c = dataSource.getConnection(); PreparedStatement named = c.prepareStatement(NAMED_BY_A_ROW)) {
             for (String path : paths) {
-                ps.setString(1, path);
-                try (ResultSet rs = ps.executeQuery()) {
-                    if (!rs.next()) {
-                        Path file = recordingsDir.resolve(path).normalize();
-                        if (file.startsWith(recordingsDir.normalize())) {
-                            deleteQuietly(file);
-                        }
+                if (!namedByARow(named, path)) {
+                    Path file = recordingsDir.resolve(path).normalize();
+                    if (file.startsWith(recordingsDir.normalize())) {
+                        deleteQuietly(file);
                     }
                 }
             }
+        }
+    }
+
+    /** Whether a recording row names this file (its path under recordings.dir); parameter: the path. */
+    private static final String NAMED_BY_A_ROW = "SELECT 1 FROM recording WHERE file_path = ? FETCH FIRST 1 ROWS ONLY";
+
+    private static boolean namedByARow(PreparedStatement named, String path) throws SQLException {
+        named.setString(1, path);
+        try (ResultSet rs = named.executeQuery()) {
+            return rs.next();
         }
     }
 
