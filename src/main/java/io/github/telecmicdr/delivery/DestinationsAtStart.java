@@ -38,12 +38,19 @@ public final class DestinationsAtStart implements StartupListener {
                 planned.add(d.getKind());
             }
         }
+        planned.removeAll(worked(camel));
+        return planned;
+    }
+
+    /** The kinds a route works ({@code from: delivery:<kind>}). */
+    static Set<String> worked(CamelContext camel) {
+        Set<String> worked = new TreeSet<>();
         for (Route r : camel.getRoutes()) {
             if (r.getEndpoint() instanceof DeliveryEndpoint d) {
-                planned.remove(d.getKind());
+                worked.add(d.getKind());
             }
         }
-        return planned;
+        return worked;
     }
 
     @Override
@@ -72,12 +79,7 @@ public final class DestinationsAtStart implements StartupListener {
         if (dataSource == null) {
             return;
         }
-        Set<String> worked = new TreeSet<>();
-        for (Route r : context.getRoutes()) {
-            if (r.getEndpoint() instanceof DeliveryEndpoint d) {
-                worked.add(d.getKind());
-            }
-        }
+        Set<String> worked = worked(context);
         try (Connection c = dataSource.getConnection(); Statement st = c.createStatement();
              ResultSet rs = st.executeQuery("SELECT kind, COUNT(*) FROM delivery WHERE state IN ('pending', 'in_progress') GROUP BY kind")) {
             while (rs.next()) {
