@@ -16,13 +16,13 @@ import org.apache.camel.Variable;
 
 import java.io.IOException;
 import java.math.BigDecimal;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.math.RoundingMode;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
@@ -251,7 +251,7 @@ public final class TelecmiParser {
      */
     static String kind(String type, String direction, String status, String leg, Integer answeredSeconds) {
         if ("event".equals(type)) {
-            return "live-event-" + slug(status == null ? "unknown" : status, SLUG);
+            return "live-event-" + slug(status == null ? "unknown" : status);
         }
         String way;
         if (direction == null || "inbound".equals(direction) || "incoming".equals(direction)) {
@@ -259,10 +259,10 @@ public final class TelecmiParser {
         } else if ("outbound".equals(direction) || "outgoing".equals(direction)) {
             way = "outgoing";
         } else {
-            way = slug(direction, SLUG);
+            way = slug(direction);
         }
         // older shapes carry no status: an answered duration says what happened
-        String outcome = status != null ? slug(status, SLUG) : answeredSeconds != null ? "answered" : "unknown";
+        String outcome = status != null ? slug(status) : answeredSeconds != null ? "answered" : "unknown";
         String rest;
         if ("incoming".equals(way) && "missed".equals(outcome) && "b".equals(leg)) {
             rest = "incoming-user-missed-cdr";
@@ -274,37 +274,33 @@ public final class TelecmiParser {
         }
         // the rest is at most 20 + 1 + 20 + 4 = 45 characters: the type's slug gets what remains,
         // and a kind that fitted before keeps its spelling (it is half of the deduplication key)
-        String prefix = slug(type, SLUG) + "-";
-        if (prefix.length() + rest.length() > TelecmiNotification.MAX_KIND) {
-            // cut as it always was, so that every kind that was stored before keeps its spelling
-            String part = slug(type, SLUG);
-            prefix = EDGE_DASHES.matcher(part.substring(0, TelecmiNotification.MAX_KIND - rest.length() - 1)).replaceAll("") + "-";
+        String part = slug(type);
+        int room = TelecmiNotification.MAX_KIND - rest.length() - 1;
+        if (part.length() > room) {
+            part = EDGE_DASHES.matcher(part.substring(0, room)).replaceAll("");
         }
-        return prefix + rest;
+        return part + "-" + rest;
     }
 
     private static final int SLUG = 20;
 
     /**
-     * The value in lower-case letters, digits and dashes, at most {@code max} characters. One cut
+     * The value in lower-case letters, digits and dashes, at most {@value #SLUG} characters. One cut
      * short ends in a dash and six hex digits of a hash of all of it: two long statuses that begin
      * alike ("transferred-to-queue-sales", "...-support") would otherwise make one kind, and the
      * second would be answered "duplicate" and not stored. Every value that fits keeps its spelling;
-     * one longer than {@code max} is spelled differently than before the hash (a repeat sent across
-     * the upgrade is stored again, once).
+     * a longer one is spelled differently than before the hash (a repeat sent across the upgrade is
+     * stored again, once).
      */
-    static String slug(String value, int max) {
+    private static String slug(String value) {
         String s = EDGE_DASHES.matcher(NOT_SLUG.matcher(value.toLowerCase(Locale.ROOT)).replaceAll("-")).replaceAll("");
         if (s.isEmpty()) {
             s = "unknown";
         }
-        if (s.length() <= max) {
+        if (s.length() <= SLUG) {
             return s;
         }
-        if (max < 2 * HASH_HEX) {
-            return s.substring(0, max);
-        }
-        String head = EDGE_DASHES.matcher(s.substring(0, max - HASH_HEX - 1)).replaceAll("");
+        String head = EDGE_DASHES.matcher(s.substring(0, SLUG - HASH_HEX - 1)).replaceAll("");
         return head + "-" + HexFormat.of().formatHex(SHA256.get().digest(s.getBytes(StandardCharsets.UTF_8)), 0, HASH_HEX / 2);
     }
 
