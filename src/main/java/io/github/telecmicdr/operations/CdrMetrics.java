@@ -1,5 +1,6 @@
 package io.github.telecmicdr.operations;
 
+import io.github.telecmicdr.delivery.DeliveryQueries;
 import io.github.telecmicdr.telecmi.TelecmiNotification;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
@@ -42,7 +43,6 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class CdrMetrics {
 
-    static final List<String> STATES = List.of("pending", "in_progress", "done", "failed");
     private static final long SNAPSHOT_MILLIS = 1000;
     /** Done deliveries are counted again once this many times their last count's duration has passed. */
     private static final int DONE_COUNT_SPACING = 20;
@@ -147,7 +147,7 @@ public final class CdrMetrics {
         if (kind == null || !measuredKinds.add(kind)) {
             return;
         }
-        for (String state : STATES) {
+        for (String state : DeliveryQueries.STATES) {
             Gauge.builder("cdr_router_deliveries", this, m -> m.current().count(kind, state))
                     .description("Deliveries by kind and state").tag("kind", kind).tag("state", state).register(registry);
         }
