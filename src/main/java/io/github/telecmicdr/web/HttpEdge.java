@@ -2,6 +2,8 @@ package io.github.telecmicdr.web;
 
 import io.github.telecmicdr.Problem;
 import io.github.telecmicdr.ProblemResponses;
+import io.netty.handler.codec.http.TooLongHttpHeaderException;
+import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.vertx.core.Context;
 import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
@@ -10,16 +12,14 @@ import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
-import io.netty.handler.codec.http.TooLongHttpHeaderException;
-import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.http.HttpVersion;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import org.apache.camel.CamelContext;
-import org.apache.camel.component.platform.http.PlatformHttpEndpoint;
 import org.apache.camel.StartupListener;
+import org.apache.camel.component.platform.http.PlatformHttpEndpoint;
 import org.apache.camel.component.platform.http.vertx.VertxPlatformHttpRouter;
 import org.apache.camel.component.platform.http.vertx.VertxPlatformHttpServer;
 import org.apache.camel.support.jsse.SSLContextParameters;
@@ -307,14 +307,10 @@ public final class HttpEdge {
         if (cause instanceof TooLongHttpLineException) {
             refuse(request, new Problem(414, "the request line is longer than " + MAX_REQUEST_LINE / 1024 + " KiB", "query"));
         } else if (cause instanceof TooLongHttpHeaderException) {
-            refuse(request, new Problem(431, "the request's headers are larger than " + maxHeaderKiB() + " KiB", "headers"));
+            refuse(request, new Problem(431, "the request's headers are larger than " + HttpServerOptions.DEFAULT_MAX_HEADER_SIZE / 1024 + " KiB", "headers"));
         } else {
             refuse(request, new Problem(400, "the request's head could not be read", "request"));
         }
-    }
-
-    private static int maxHeaderKiB() {
-        return HttpServerOptions.DEFAULT_MAX_HEADER_SIZE / 1024;
     }
 
     static boolean announcesBody(HttpServerRequest request) {
