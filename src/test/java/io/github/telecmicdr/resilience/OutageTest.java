@@ -55,24 +55,8 @@ class OutageTest {
                 // an alert sent while PostgreSQL was away cannot be recorded done: it is sent again once its
                 // lease expires, which the 2 minute default would put past the wait for every alert below
                 .property("delivery.lease", "10s").property("recordings.download-timeout", "5s").build()) {
-            AtomicBoolean running = new AtomicBoolean(true);
-            ExecutorService load = Executors.newFixedThreadPool(4);
-            List<Future<Object>> clients = new ArrayList<>();
-            for (int t = 0; t < 4; t++) {
-                clients.add(load.submit(() -> {
-                    while (running.get()) {
-                        String id = UUID.randomUUID().toString();
-                        // each one alerted: claims of alert-email deliveries fail while PostgreSQL is away
-                        Response r = service.postWebhook("{\"cmiuuid\":\"" + id + "\",\"status\":\"answered\",\"hangup_reason\":\"recv_cancel\"}");
-                        answers.put(id, r.status());
-                        if (r.status() == 503) {
-                            assertEquals("30", r.header("Retry-After"));
-                            assertEquals("application/problem+json", r.contentType());
-                        }
-                    }
-                    return null;
-                }));
-            }
+            // each one alerted: claims of alert-email deliveries fail while PostgreSQL is away
+            AlertedLoad load = new AlertedLoad(service, answers);
             Await.until(Duration.ofSeconds(60), () -> answers.size(), n -> n > 50, "load before the outage");
             pg.close();
             Await.until(Duration.ofSeconds(60), () -> answers.values().stream().filter(s -> s == 503).count(), n -> n >= 5, "503s during the outage");
@@ -93,13 +77,7 @@ class OutageTest {
             long storedBefore = answers.values().stream().filter(s -> s == 200).count();
             Await.until(Duration.ofSeconds(90), () -> answers.values().stream().filter(s -> s == 200).count(),
                     n -> n >= storedBefore + 20, "CDRs stored again after PostgreSQL is back");
-            running.set(false);
-            load.shutdown();
-            assertTrue(load.awaitTermination(60, TimeUnit.SECONDS));
-            for (Future<Object> client : clients) {
-                // a client that died (an assertion, a timeout) would have starved the waits above
-                client.get();
-            }
+            load.stop();
 
             long ok = answers.values().stream().filter(s -> s == 200).count();
             long unavailable = answers.values().stream().filter(s -> s == 503).count();
@@ -141,20 +119,9 @@ class OutageTest {
                      .property("db.socket-timeout", "3s").property("delivery.poll-interval-ms", "50")
                      // a claim whose answer was lost may still have been committed: its lease then has to pass
                      .property("delivery.lease", "10s").build()) {
-            AtomicBoolean running = new AtomicBoolean(true);
-            ExecutorService load = Executors.newFixedThreadPool(4);
-            List<Future<Object>> clients = new ArrayList<>();
-            for (int t = 0; t < 4; t++) {
-                // back to back, alerted: the pool's connections are in use all the time (a connection idle
-                // for half a second is checked before it is lent, which would find the silence instead)
-                clients.add(load.submit(() -> {
-                    while (running.get()) {
-                        String id = UUID.randomUUID().toString();
-                        answers.put(id, service.postWebhook("{\"cmiuuid\":\"" + id + "\",\"status\":\"answered\",\"hangup_reason\":\"recv_cancel\"}").status());
-                    }
-                    return null;
-                }));
-            }
+            // back to back, alerted: the pool's connections are in use all the time (a connection idle
+            // for half a second is checked before it is lent, which would find the silence instead)
+            AlertedLoad load = new AlertedLoad(service, answers);
             javax.sql.DataSource pool = service.camelContext().getRegistry().lookupByNameAndType("dataSource", javax.sql.DataSource.class);
             try (Connection c = pool.getConnection(); Statement st = c.createStatement();
                  java.sql.ResultSet rs = st.executeQuery("SHOW idle_in_transaction_session_timeout")) {
@@ -167,12 +134,7 @@ class OutageTest {
             long storedThen = answers.values().stream().filter(s -> s == 200).count();
             Await.until(Duration.ofSeconds(60), () -> answers.values().stream().filter(s -> s == 200).count(),
                     n -> n >= storedThen + 20, "CDRs stored again, through new connections");
-            running.set(false);
-            load.shutdown();
-            assertTrue(load.awaitTermination(60, TimeUnit.SECONDS));
-            for (Future<Object> client : clients) {
-                client.get();
-            }
+            load.stop();
             assertEquals(answers.size(), answers.values().stream().filter(s -> s == 200 || s == 503).count(),
                     "only 200 or 503: " + answers.values().stream().distinct().toList());
             for (Map.Entry<String, Integer> e : answers.entrySet()) {
@@ -182,6 +144,43 @@ class OutageTest {
             }
             // the alerts' claims and completions went on too
             Await.until(Duration.ofSeconds(60), () -> alertsNotDone(service), n -> n == 0, "every alert to be sent");
+        }
+    }
+
+    /**
+     * Four senders posting alerted CDRs back to back until stopped, each answer kept by cmiuuid; a
+     * 503 must carry Retry-After and a problem.
+     */
+    private static final class AlertedLoad {
+        private final AtomicBoolean running = new AtomicBoolean(true);
+        private final ExecutorService senders = Executors.newFixedThreadPool(4);
+        private final List<Future<Object>> clients = new ArrayList<>();
+
+        AlertedLoad(RunningService service, Map<String, Integer> answers) {
+            for (int t = 0; t < 4; t++) {
+                clients.add(senders.submit(() -> {
+                    while (running.get()) {
+                        String id = UUID.randomUUID().toString();
+                        Response r = service.postWebhook("{\"cmiuuid\":\"" + id + "\",\"status\":\"answered\",\"hangup_reason\":\"recv_cancel\"}");
+                        answers.put(id, r.status());
+                        if (r.status() == 503) {
+                            assertEquals("30", r.header("Retry-After"));
+                            assertEquals("application/problem+json", r.contentType());
+                        }
+                    }
+                    return null;
+                }));
+            }
+        }
+
+        /** Stops the senders; one that died (an assertion, a timeout), which would have starved the waits, fails here. */
+        void stop() throws Exception {
+            running.set(false);
+            senders.shutdown();
+            assertTrue(senders.awaitTermination(60, TimeUnit.SECONDS));
+            for (Future<Object> client : clients) {
+                client.get();
+            }
         }
     }
 
